@@ -1,0 +1,83 @@
+#pragma once
+// RAII wrappers around GEOS geometries (C API, reentrant) and PROJ coordinate transformations
+// (through GDAL/OGR), in the vocabulary the workflow needs: regions, footprints, areas.
+
+#include <array>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+typedef struct GEOSGeom_t GEOSGeometry;
+
+namespace s2prep::geo {
+
+class Transformer;
+
+// An owned GEOS geometry. Cheap to move, deep-copied on copy.
+class Geometry {
+ public:
+  Geometry();  // empty geometry collection
+  Geometry(const Geometry& other);
+  Geometry& operator=(const Geometry& other);
+  Geometry(Geometry&&) noexcept;
+  Geometry& operator=(Geometry&&) noexcept;
+  ~Geometry();
+
+  // Takes ownership of a geometry created with this thread's GEOS context.
+  static Geometry adopt(GEOSGeometry* g);
+  static Geometry from_wkt(std::string_view wkt);          // throws InputError on bad WKT
+  static Geometry from_geojson(const nlohmann::json& geometry);  // a GeoJSON geometry object
+  static Geometry box(double min_x, double min_y, double max_x, double max_y);
+
+  bool empty() const;
+  bool is_areal() const;  // Polygon or MultiPolygon
+  double area() const;    // in the units of its coordinates
+  std::array<double, 4> bounds() const;  // min_x, min_y, max_x, max_y
+  std::array<double, 2> centroid() const;
+  Geometry intersection(const Geometry& other) const;
+  Geometry union_with(const Geometry& other) const;
+  Geometry difference(const Geometry& other) const;
+  bool intersects(const Geometry& other) const;
+  // Empty string when valid, else GEOS's reason with its location ("Self-intersection[x y]").
+  std::string invalid_reason() const;
+  Geometry transformed(const Transformer& t) const;
+  std::string to_wkt() const;
+  nlohmann::json to_geojson() const;
+
+  const GEOSGeometry* get() const { return geom_; }
+
+ private:
+  explicit Geometry(GEOSGeometry* g) : geom_(g) {}
+  GEOSGeometry* geom_ = nullptr;
+};
+
+// Transforms x/y coordinates between two CRSs; lon/lat is always in x=lon, y=lat order.
+class Transformer {
+ public:
+  // `from`/`to`: "EPSG:4326", "EPSG:32633", or a PROJ string.
+  Transformer(const std::string& from, const std::string& to);
+  ~Transformer();
+  Transformer(Transformer&&) noexcept;
+  Transformer& operator=(Transformer&&) noexcept;
+  Transformer(const Transformer&) = delete;
+  Transformer& operator=(const Transformer&) = delete;
+
+  void transform(double& x, double& y) const;  // throws Error on failure
+  std::array<double, 2> operator()(double x, double y) const {
+    transform(x, y);
+    return {x, y};
+  }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// EPSG code of the WGS 84 / UTM zone containing lon/lat (326zz north, 327zz south).
+int utm_epsg_for(double lon, double lat);
+
+// A Lambert azimuthal equal-area projection centred on the given lon/lat, as a PROJ string.
+std::string equal_area_crs_at(double lon, double lat);
+
+}  // namespace s2prep::geo

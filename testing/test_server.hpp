@@ -1,0 +1,94 @@
+#pragma once
+// An in-process HTTP server on 127.0.0.1 for tests, benchmarks and the offline demo. It plays
+// the three services s2prep talks to:
+//   /stac            STAC API landing page; POST /stac/search (and GET with query parameters)
+//                    over a pool of Items: collections, bbox / intersects and datetime filters,
+//                    limit, paging by a `token` carried in the `next` link's POST body.
+//   /token/<coll>    SAS token service: {"msft:expiry": ..., "token": "..."}; checks
+//                    Ocp-Apim-Subscription-Key when a key is required.
+//   /blob/<path>     static files under a root folder, with HTTP Range (single and multiple
+//                    ranges, HEAD), answering 403 without a valid, unexpired token when signing
+//                    is required.
+// Every route can be given faults. Nothing here talks to any other address.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace s2prep::testing {
+
+// One injected fault. Faults queued on a route are consumed in order, one per matching request,
+// each `count` times.
+struct Fault {
+  int status = 0;                         // answer this status instead (0: serve normally)
+  std::optional<int> retry_after;         // Retry-After header, seconds
+  std::chrono::milliseconds delay{0};     // sleep before answering
+  bool drop_connection = false;           // close the connection without an answer
+  bool truncate_body = false;             // send a Content-Length larger than the body
+  int count = 1;
+};
+
+struct RequestRecord {
+  std::string method;
+  std::string path;   // without query string
+  std::string query;  // raw query string
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  int status = 0;
+  std::uint64_t bytes_sent = 0;  // body bytes
+};
+
+class TestServer {
+ public:
+  TestServer();  // binds 127.0.0.1 on a free port and starts serving
+  ~TestServer();
+  TestServer(const TestServer&) = delete;
+  TestServer& operator=(const TestServer&) = delete;
+
+  int port() const;
+  std::string base_url() const;   // http://127.0.0.1:<port>
+  std::string stac_url() const;   // <base>/stac
+  std::string token_url() const;  // <base>/token
+  std::string blob_url(const std::string& relative_path) const;  // <base>/blob/<path>
+
+  // --- STAC ---
+  void add_item(nlohmann::json item);  // a STAC Item (Feature); its "collection" is used
+  void clear_items();
+  void set_max_page_size(int n);       // server-side cap on `limit` (default 100)
+  // When false, responses carry no `next` link (as some deployments do).
+  void set_paging_links(bool enabled);
+
+  // --- Token service and signing ---
+  void set_require_signing(bool required);  // blobs need ?<token>; default false
+  void set_required_key(std::optional<std::string> key);  // token service needs this key
+  void set_token_lifetime(std::chrono::seconds lifetime);  // default 1 h
+  void expire_all_tokens();  // every token issued so far answers 403 from now on
+  int tokens_issued() const;
+
+  // --- Static files ---
+  void serve_directory(const std::filesystem::path& root);  // /blob/<p> -> root/<p>
+  // Latency added to every request (e.g. to model a remote object store).
+  void set_latency(std::chrono::milliseconds latency);
+
+  // --- Faults: route prefix such as "/stac/search", "/token", "/blob/T33UUP/B04.tif" ---
+  void inject(const std::string& route_prefix, Fault fault);
+  void clear_faults();
+
+  // --- What happened ---
+  std::vector<RequestRecord> requests() const;
+  void clear_requests();
+  std::uint64_t bytes_sent(const std::string& route_prefix = "/") const;
+  int request_count(const std::string& route_prefix = "/") const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace s2prep::testing
