@@ -3,6 +3,7 @@
 // Computer (and, through stac/provider.hpp, by other providers).
 
 #include <array>
+#include <cstddef>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -17,8 +18,8 @@ struct Asset {
   std::string href;
   std::string type;  // media type, may be empty
   std::vector<std::string> roles;
-  std::optional<int> epsg;                      // proj:epsg (asset level, else item level)
-  std::optional<std::array<int, 2>> shape;      // proj:shape [rows, cols]
+  std::optional<int> epsg;                         // proj:epsg (asset level, else item level)
+  std::optional<std::array<int, 2>> shape;         // proj:shape [rows, cols]
   std::optional<std::array<double, 6>> transform;  // proj:transform as a GDAL geotransform
   std::optional<std::array<double, 4>> proj_bbox;  // proj:bbox
   std::optional<double> gsd;
@@ -37,11 +38,11 @@ struct Item {
 
   // Properties of SPEC §4 (absent ones stay empty).
   std::string platform;
-  std::string mgrs_tile;             // s2:mgrs_tile, e.g. "33UUP"
-  std::optional<int> relative_orbit;  // sat:relative_orbit
-  std::string orbit_state;           // sat:orbit_state
-  std::optional<int> epsg;           // proj:epsg
-  std::optional<double> cloud_cover;             // eo:cloud_cover, percent
+  std::string mgrs_tile;                          // s2:mgrs_tile, e.g. "33UUP"
+  std::optional<int> relative_orbit;              // sat:relative_orbit
+  std::string orbit_state;                        // sat:orbit_state
+  std::optional<int> epsg;                        // proj:epsg
+  std::optional<double> cloud_cover;              // eo:cloud_cover, percent
   std::optional<double> nodata_pixel_percentage;  // s2:nodata_pixel_percentage
   std::optional<double> mean_solar_zenith;        // s2:mean_solar_zenith, degrees
   std::optional<double> mean_solar_azimuth;       // s2:mean_solar_azimuth, degrees
@@ -57,6 +58,8 @@ struct Item {
   // Parses one STAC Item. Throws s2prep::Error naming the item (or its index) and the field
   // that is missing or of the wrong type.
   static Item from_json(const nlohmann::json& j);
+  // The same, naming the item by its position in a response when it has no id.
+  static Item from_json(const nlohmann::json& j, std::size_t index);
 
   // Processing baseline as a number (4.0 for "04.00"); from s2:processing_baseline, else the
   // N-number of s2:product_uri / the id; nullopt when neither says.
