@@ -5,6 +5,7 @@
 #include <array>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,7 +15,19 @@ namespace s2prep::geo {
 
 class Transformer;
 
+// Why a geometry is invalid, and where (in the geometry's own coordinates).
+struct Invalidity {
+  std::string reason;  // GEOS's wording, e.g. "Self-intersection"
+  double x = 0;
+  double y = 0;
+};
+
 // An owned GEOS geometry. Cheap to move, deep-copied on copy.
+//
+// Threading: every thread gets its own GEOS context (created on first use, released when the
+// thread ends). A Geometry must only be used on the thread that created it — GEOS contexts are
+// not shareable and the error text of a failed operation is collected per context. To hand a
+// geometry to another thread, pass its WKT (or GeoJSON) and rebuild it there.
 class Geometry {
  public:
   Geometry();  // empty geometry collection
@@ -26,13 +39,14 @@ class Geometry {
 
   // Takes ownership of a geometry created with this thread's GEOS context.
   static Geometry adopt(GEOSGeometry* g);
-  static Geometry from_wkt(std::string_view wkt);          // throws InputError on bad WKT
+  static Geometry from_wkt(std::string_view wkt);                // throws InputError on bad WKT
   static Geometry from_geojson(const nlohmann::json& geometry);  // a GeoJSON geometry object
   static Geometry box(double min_x, double min_y, double max_x, double max_y);
 
   bool empty() const;
-  bool is_areal() const;  // Polygon or MultiPolygon
-  double area() const;    // in the units of its coordinates
+  bool is_areal() const;                 // Polygon or MultiPolygon
+  std::string type_name() const;         // GEOS's type name: "Polygon", "LineString", ...
+  double area() const;                   // in the units of its coordinates
   std::array<double, 4> bounds() const;  // min_x, min_y, max_x, max_y
   std::array<double, 2> centroid() const;
   Geometry intersection(const Geometry& other) const;
@@ -41,6 +55,10 @@ class Geometry {
   bool intersects(const Geometry& other) const;
   // Empty string when valid, else GEOS's reason with its location ("Self-intersection[x y]").
   std::string invalid_reason() const;
+  std::optional<Invalidity> invalidity() const;  // nullopt when valid
+  Geometry make_valid() const;
+  // Adds vertices so that no segment is longer than `max_segment` (coordinate units).
+  Geometry densified(double max_segment) const;
   Geometry transformed(const Transformer& t) const;
   std::string to_wkt() const;
   nlohmann::json to_geojson() const;
@@ -53,6 +71,8 @@ class Geometry {
 };
 
 // Transforms x/y coordinates between two CRSs; lon/lat is always in x=lon, y=lat order.
+// Like OGRCoordinateTransformation underneath, one Transformer must not be used by two threads
+// at once.
 class Transformer {
  public:
   // `from`/`to`: "EPSG:4326", "EPSG:32633", or a PROJ string.
@@ -74,7 +94,8 @@ class Transformer {
   std::unique_ptr<Impl> impl_;
 };
 
-// EPSG code of the WGS 84 / UTM zone containing lon/lat (326zz north, 327zz south).
+// EPSG code of the WGS 84 / UTM zone containing lon/lat (326zz north, 327zz south), with the
+// Norway (32V) and Svalbard (31X-37X) exceptions that the MGRS grid of Sentinel-2 follows.
 int utm_epsg_for(double lon, double lat);
 
 // A Lambert azimuthal equal-area projection centred on the given lon/lat, as a PROJ string.

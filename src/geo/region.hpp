@@ -1,6 +1,7 @@
 #pragma once
 // The user's region of interest: parsed from --geometry, validated, and measured.
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,7 @@ class Region {
   // the problem: unreadable file, unparsable text, empty or non-areal geometry, invalid ring (with
   // GEOS's location), coordinates outside lon/lat ranges, a region across the antimeridian.
   static Region parse(std::string_view arg);
+  // Validates like parse() (same errors, without naming a file or feature).
   explicit Region(Geometry lonlat);
 
   const Geometry& lonlat() const { return lonlat_; }
@@ -30,9 +32,13 @@ class Region {
   // A lon/lat footprint projected into this region's equal-area CRS.
   Geometry to_equal_area(const Geometry& lonlat_geometry) const;
 
+  // Like Geometry, a Region belongs to the thread that made it (its geometries and its cached
+  // transformation are not shareable between threads).
+
  private:
   Geometry lonlat_;
   std::string equal_area_crs_;
+  std::shared_ptr<const Transformer> to_equal_area_;  // lon/lat -> equal_area_crs_, cached
   Geometry equal_area_;
 };
 
