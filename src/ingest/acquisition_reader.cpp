@@ -1,0 +1,144 @@
+#include "ingest/acquisition_reader.hpp"
+
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+
+#include "core/bands.hpp"
+#include "core/errors.hpp"
+
+namespace s2prep::ingest {
+
+namespace {
+
+constexpr int kSclSlot = kBandCount;  // slot index of SCL after the 12 bands
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+std::string default_asset_key(const stac::Item& item, std::string_view band) {
+  if (item.assets.count(std::string(band))) return std::string(band);
+  const int index = band_index(band);
+  if (index >= 0 && item.assets.count(std::string(kBands[index].common_name))) {
+    return std::string(kBands[index].common_name);
+  }
+  if (item.assets.count(lower(band))) return lower(band);
+  throw DataError("Item " + item.id + " has no asset for band " + std::string(band) +
+                  ": the provider's asset naming is not supported.");
+}
+
+bool needs_harmonization(const stac::Item& item) {
+  const auto b = item.baseline();
+  return b && *b >= 4.0 - 1e-9;
+}
+
+void harmonize(std::uint16_t* data, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::uint16_t v = data[i];
+    if (v != 0) data[i] = v > 1001 ? static_cast<std::uint16_t>(v - 1000) : std::uint16_t{1};
+  }
+}
+
+template <class T>
+void fill_nodata_from(Raster<T>& mosaic, const Raster<T>& next) {
+  T* m = mosaic.data.data();
+  const T* n = next.data.data();
+  const std::size_t count = std::min(mosaic.data.size(), next.data.size());
+  for (std::size_t i = 0; i < count; ++i) {
+    if (m[i] == 0) m[i] = n[i];
+  }
+}
+
+template void fill_nodata_from(Raster<std::uint16_t>&, const Raster<std::uint16_t>&);
+template void fill_nodata_from(Raster<std::uint8_t>&, const Raster<std::uint8_t>&);
+
+AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const Grid& grid,
+                                   const AcquisitionReadOptions& options) {
+  if (items.empty()) throw DataError("An acquisition with no items cannot be read.");
+  const AssetKeyResolver resolve = options.asset_key ? options.asset_key : AssetKeyResolver(default_asset_key);
+  const int slots = options.read_scl ? kBandCount + 1 : kBandCount;
+  const int n_items = static_cast<int>(items.size());
+
+  AcquisitionRaster result;
+  for (const auto& item : items) {
+    ItemProvenance p;
+    p.id = item.id;
+    p.processing_baseline = item.processing_baseline;
+    p.baseline = item.baseline();
+    p.harmonized = options.harmonize && needs_harmonization(item);
+    result.items.push_back(std::move(p));
+  }
+
+  // Resolve every source up front so a missing asset fails before any byte is fetched.
+  std::vector<BandSource> sources(std::size_t(slots) * n_items);
+  for (int i = 0; i < n_items; ++i) {
+    for (int s = 0; s < slots; ++s) {
+      const std::string band = s == kSclSlot ? "SCL" : std::string(kBands[s].name);
+      const std::string key = resolve(items[i], band);
+      const auto asset = items[i].assets.find(key);
+      if (asset == items[i].assets.end() || asset->second.href.empty()) {
+        throw DataError("Item " + items[i].id + " has no href for asset " + key + ".");
+      }
+      BandSource& src = sources[std::size_t(s) * n_items + i];
+      src.item_id = items[i].id;
+      src.asset_key = key;
+      const std::string raw_href = asset->second.href;
+      if (options.sign) {
+        src.href = options.sign(raw_href, false);
+        src.resign = [sign = options.sign, raw_href] { return sign(raw_href, true); };
+      } else {
+        src.href = raw_href;
+      }
+    }
+  }
+
+  std::vector<Raster<std::uint16_t>> reflectance(std::size_t(kBandCount) * n_items);
+  std::vector<ByteRaster> scl(options.read_scl ? n_items : 0);
+  std::atomic<int> warped{0}, direct{0};
+  auto read_one = [&](int task) {
+    const int s = task / n_items, i = task % n_items;
+    ReadInfo info;
+    const BandSource& src = sources[task];
+    if (s == kSclSlot) {
+      scl[i] = read_band<std::uint8_t>(src, grid, Resampling::Nearest, options.read, &info);
+    } else {
+      auto band = read_band<std::uint16_t>(src, grid, Resampling::Bilinear, options.read, &info);
+      // Per item, before mosaicking: neighbouring tiles of one acquisition can differ in baseline.
+      if (result.items[i].harmonized) harmonize(band.data.data(), band.data.size());
+      reflectance[task] = std::move(band);
+    }
+    (info.warped ? warped : direct).fetch_add(1);
+  };
+  const int tasks = slots * n_items;
+  auto run_all = [&] { tbb::parallel_for(0, tasks, read_one, tbb::simple_partitioner()); };
+  if (options.jobs > 0) {
+    tbb::task_arena arena(options.jobs);
+    arena.execute(run_all);
+  } else {
+    run_all();
+  }
+
+  result.bands = BandStack(grid, kBandCount, 0);
+  for (int b = 0; b < kBandCount; ++b) {
+    Raster<std::uint16_t> mosaic = std::move(reflectance[std::size_t(b) * n_items]);
+    for (int i = 1; i < n_items; ++i) fill_nodata_from(mosaic, reflectance[std::size_t(b) * n_items + i]);
+    std::copy(mosaic.data.begin(), mosaic.data.end(), result.bands.band(b));
+  }
+  if (options.read_scl) {
+    result.scl = std::move(scl[0]);
+    for (int i = 1; i < n_items; ++i) fill_nodata_from(result.scl, scl[i]);
+  }
+  result.warped_reads = warped.load();
+  result.direct_reads = direct.load();
+  return result;
+}
+
+}  // namespace s2prep::ingest

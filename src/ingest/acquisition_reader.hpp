@@ -1,0 +1,69 @@
+#pragma once
+// One acquisition onto one grid: the 12 bands and SCL of each of its items (tiles) read in
+// parallel, harmonized per item, and mosaicked first-valid-wins in the given item order.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/grid.hpp"
+#include "core/raster.hpp"
+#include "ingest/reader.hpp"
+#include "stac/item.hpp"
+
+namespace s2prep::ingest {
+
+// Returns the href to read for an asset href: signed (with `refresh` true: with a freshly issued
+// token), or unchanged when the provider needs no signing.
+using HrefSigner = std::function<std::string(const std::string& href, bool refresh)>;
+
+// Maps a band name ("B02", "SCL") to the item's asset key. The default resolver
+// (default_asset_key) handles Planetary Computer keys ("B02", "SCL") and Earth Search common
+// names ("blue", "scl").
+using AssetKeyResolver = std::function<std::string(const stac::Item&, std::string_view band)>;
+std::string default_asset_key(const stac::Item& item, std::string_view band);
+
+struct AcquisitionReadOptions {
+  bool harmonize = true;  // false: --no-harmonize
+  // Concurrent band reads. > 0: a private pool of this size; 0: run inside the caller's TBB
+  // arena (so a caller that already bounds concurrency across acquisitions keeps its bound).
+  int jobs = 4;
+  ReadOptions read;
+  HrefSigner sign;            // empty: hrefs are read as they are
+  AssetKeyResolver asset_key;  // empty: default_asset_key
+  bool read_scl = true;
+};
+
+struct ItemProvenance {
+  std::string id;
+  std::string processing_baseline;  // as declared ("04.00"), may be empty
+  std::optional<double> baseline;   // as a number
+  bool harmonized = false;          // 1000 was subtracted from its digital numbers
+};
+
+struct AcquisitionRaster {
+  BandStack bands;  // 12 bands in kBands order, nodata 0
+  ByteRaster scl;   // 1 band, SCL classes, 0 nodata (empty when read_scl is false)
+  std::vector<ItemProvenance> items;  // in mosaic order
+  int warped_reads = 0;   // band reads that needed the warper
+  int direct_reads = 0;   // band reads copied pixel for pixel
+};
+
+// Reads `items` (one acquisition, in mosaic order: the first item's valid pixels win; the
+// selection stage orders them by coverage, largest first) onto `grid`. Throws DataError naming
+// the asset when any band read fails: an acquisition is never returned with a hole.
+AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const Grid& grid,
+                                   const AcquisitionReadOptions& options = {});
+
+// True when this item's digital numbers carry the +1000 offset (baseline >= 04.00).
+bool needs_harmonization(const stac::Item& item);
+// DN = max(DN - 1000, 1) for DN != 0; 0 (nodata) stays 0.
+void harmonize(std::uint16_t* data, std::size_t count);
+// Fills the nodata (0) pixels of `mosaic` from `next` (same grid): first valid pixel wins.
+template <class T>
+void fill_nodata_from(Raster<T>& mosaic, const Raster<T>& next);
+
+}  // namespace s2prep::ingest

@@ -1,0 +1,22 @@
+#pragma once
+// The product mask derived from the L2A Scene Classification Layer (SPEC §3), and the interim
+// final mask used until the cloud and shadow models run.
+
+#include <cstdint>
+
+#include "core/raster.hpp"
+
+namespace s2prep::ingest {
+
+// Product-mask class of one SCL value: 0 clear, 1 cloud (SCL 8, 9), 2 cirrus (10), 3 cloud
+// shadow (3), 4 saturated/defective (1), 255 no data (SCL 0). Every other class is clear.
+std::uint8_t product_mask_class(std::uint8_t scl_value);
+
+// The product mask of an SCL raster (same grid, 1 band).
+ByteRaster product_mask_from_scl(const ByteRaster& scl);
+
+// The final mask from a product mask alone: 1 where it flags anything (1-4), 0 where clear,
+// 255 where no data.
+ByteRaster mask_from_product_mask(const ByteRaster& product_mask);
+
+}  // namespace s2prep::ingest

@@ -1,0 +1,261 @@
+#include "ingest/reader.hpp"
+
+#include <cpl_conv.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>
+#include <gdal.h>
+#include <gdal_alg.h>
+#include <gdalwarper.h>
+#include <ogr_srs_api.h>
+
+#include <cmath>
+#include <memory>
+#include <thread>
+
+#include "core/errors.hpp"
+#include "ingest/gdal_env.hpp"
+
+namespace s2prep::ingest {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+template <class T>
+constexpr GDALDataType gdal_type();
+template <>
+constexpr GDALDataType gdal_type<std::uint16_t>() {
+  return GDT_UInt16;
+}
+template <>
+constexpr GDALDataType gdal_type<std::uint8_t>() {
+  return GDT_Byte;
+}
+
+struct SrsDeleter {
+  void operator()(OGRSpatialReferenceH s) const noexcept { OSRRelease(s); }
+};
+using SrsPtr = std::unique_ptr<std::remove_pointer_t<OGRSpatialReferenceH>, SrsDeleter>;
+
+struct WarpOptionsDeleter {
+  void operator()(GDALWarpOptions* o) const noexcept { GDALDestroyWarpOptions(o); }
+};
+struct TransformerDeleter {
+  void operator()(void* t) const noexcept { GDALDestroyTransformer(t); }
+};
+
+SrsPtr srs_from_epsg(int epsg) {
+  SrsPtr srs(OSRNewSpatialReference(nullptr));
+  if (OSRImportFromEPSG(srs.get(), epsg) != OGRERR_NONE) {
+    throw DataError("EPSG:" + std::to_string(epsg) + " is not a CRS PROJ knows: check the grid's CRS.");
+  }
+  OSRSetAxisMappingStrategy(srs.get(), OAMS_TRADITIONAL_GIS_ORDER);
+  return srs;
+}
+
+bool is_remote(const std::string& href) {
+  return href.rfind("http://", 0) == 0 || href.rfind("https://", 0) == 0;
+}
+
+// One attempt failed; `transient` failures are worth another attempt.
+struct AttemptFailure {
+  std::string reason;
+  int http_status = 0;
+  bool opened = false;
+};
+
+// Aborts a read once the band's time budget is spent (GDAL calls it between blocks / chunks;
+// a single stalled request is cut by GDAL_HTTP_TIMEOUT).
+struct Deadline {
+  Clock::time_point at;
+  bool expired = false;
+  static int CPL_STDCALL progress(double, const char*, void* arg) {
+    auto* self = static_cast<Deadline*>(arg);
+    if (Clock::now() > self->at) {
+      self->expired = true;
+      return FALSE;
+    }
+    return TRUE;
+  }
+};
+
+bool near_integer(double v) { return std::abs(v - std::round(v)) < 1e-6; }
+
+template <class T>
+Raster<T> read_direct(GDALRasterBandH band, int file_w, int file_h, const std::array<double, 6>& src_gt,
+                      const Grid& grid, Deadline& deadline) {
+  Raster<T> out(grid, 1, T{0});
+  const double res = grid.transform[1];
+  const int col_off = static_cast<int>(std::lround((grid.transform[0] - src_gt[0]) / res));
+  const int row_off = static_cast<int>(std::lround((src_gt[3] - grid.transform[3]) / res));
+  // Intersection of the grid window with the file, in file pixels.
+  const int c0 = std::max(0, col_off), r0 = std::max(0, row_off);
+  const int c1 = std::min(file_w, col_off + grid.width), r1 = std::min(file_h, row_off + grid.height);
+  if (c1 <= c0 || r1 <= r0) return out;  // the grid lies outside the file: all nodata
+  GDALRasterIOExtraArg extra;
+  INIT_RASTERIO_EXTRA_ARG(extra);
+  extra.pfnProgress = &Deadline::progress;
+  extra.pProgressData = &deadline;
+  T* first = out.data.data() + std::size_t(r0 - row_off) * grid.width + (c0 - col_off);
+  const CPLErr err = GDALRasterIOEx(band, GF_Read, c0, r0, c1 - c0, r1 - r0, first, c1 - c0, r1 - r0,
+                                    gdal_type<T>(), sizeof(T), GSpacing(sizeof(T)) * grid.width, &extra);
+  if (err != CE_None) throw AttemptFailure{deadline.expired ? "the read timed out" : "reading the window failed", 0, true};
+  return out;
+}
+
+template <class T>
+Raster<T> read_warped(GDALDatasetH src, const Grid& grid, Resampling resampling, Deadline& deadline) {
+  GDALDriverH mem = GDALGetDriverByName("MEM");
+  DatasetPtr dst(GDALCreate(mem, "", grid.width, grid.height, 1, gdal_type<T>(), nullptr));
+  if (!dst) throw AttemptFailure{"could not allocate the in-memory target grid"};
+  auto gt = grid.transform;
+  GDALSetGeoTransform(dst.get(), gt.data());
+  const SrsPtr dst_srs = srs_from_epsg(grid.epsg);
+  GDALSetSpatialRef(dst.get(), dst_srs.get());
+  GDALSetRasterNoDataValue(GDALGetRasterBand(dst.get(), 1), 0.0);
+
+  // The same transformer gdalwarp builds by default (exact GenImgProj wrapped in an approximation
+  // with an error threshold of 0.125 pixel), so results match `gdalwarp` on the same files.
+  std::unique_ptr<void, TransformerDeleter> approx;
+  {
+    void* exact = GDALCreateGenImgProjTransformer2(src, dst.get(), nullptr);
+    if (exact == nullptr) throw AttemptFailure{"no transformation exists from the file's CRS to " + grid.crs()};
+    approx.reset(GDALCreateApproxTransformer(GDALGenImgProjTransform, exact, 0.125));
+    GDALApproxTransformerOwnsSubtransformer(approx.get(), TRUE);
+  }
+
+  std::unique_ptr<GDALWarpOptions, WarpOptionsDeleter> wo(GDALCreateWarpOptions());
+  wo->hSrcDS = src;
+  wo->hDstDS = dst.get();
+  wo->nBandCount = 1;
+  wo->panSrcBands = static_cast<int*>(CPLMalloc(sizeof(int)));
+  wo->panSrcBands[0] = 1;
+  wo->panDstBands = static_cast<int*>(CPLMalloc(sizeof(int)));
+  wo->panDstBands[0] = 1;
+  wo->eResampleAlg = resampling == Resampling::Bilinear ? GRA_Bilinear : GRA_NearestNeighbour;
+  // Sentinel-2 nodata is 0 whether or not the file declares it: 0 pixels must not be blended
+  // into valid ones at footprint edges.
+  wo->padfSrcNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double)));
+  wo->padfSrcNoDataReal[0] = 0.0;
+  wo->padfDstNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double)));
+  wo->padfDstNoDataReal[0] = 0.0;
+  wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "INIT_DEST", "0");
+  // Parallelism is ours (a bounded pool over bands and tiles), not the warper's.
+  wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "NUM_THREADS", "1");
+  wo->pfnTransformer = GDALApproxTransform;
+  wo->pTransformerArg = approx.get();
+  wo->pfnProgress = &Deadline::progress;
+  wo->pProgressArg = &deadline;
+
+  GDALWarpOperationH op = GDALCreateWarpOperation(wo.get());
+  if (op == nullptr) throw AttemptFailure{"the warper could not be set up", 0, true};
+  const CPLErr err = GDALChunkAndWarpImage(op, 0, 0, grid.width, grid.height);
+  GDALDestroyWarpOperation(op);
+  if (err != CE_None) throw AttemptFailure{deadline.expired ? "the read timed out" : "warping failed", 0, true};
+
+  Raster<T> out(grid, 1, T{0});
+  if (GDALRasterIO(GDALGetRasterBand(dst.get(), 1), GF_Read, 0, 0, grid.width, grid.height, out.data.data(),
+                   grid.width, grid.height, gdal_type<T>(), 0, 0) != CE_None) {
+    throw AttemptFailure{"copying the warped grid failed", 0, true};
+  }
+  return out;
+}
+
+template <class T>
+Raster<T> read_once(const std::string& href, const Grid& grid, Resampling resampling, const ReadOptions& options,
+                    ErrorCapture& errors, ReadInfo& info) {
+  ThreadConfigScope config;
+  const double timeout_s = std::max(1.0, options.timeout.count());
+  config.set("GDAL_HTTP_TIMEOUT", std::to_string(static_cast<int>(std::ceil(timeout_s))));
+  Deadline deadline{Clock::now() + std::chrono::duration_cast<Clock::duration>(options.timeout)};
+
+  const std::string path = gdal_path(href);
+  DatasetPtr ds(GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
+  if (!ds) throw AttemptFailure{"it could not be opened", errors.http_status()};
+  if (GDALGetRasterCount(ds.get()) < 1) throw AttemptFailure{"it has no bands", 0, true};
+  const int file_w = GDALGetRasterXSize(ds.get()), file_h = GDALGetRasterYSize(ds.get());
+  if (file_w <= 0 || file_h <= 0) throw AttemptFailure{"it has no pixels", 0, true};
+  std::array<double, 6> src_gt{};
+  if (GDALGetGeoTransform(ds.get(), src_gt.data()) != CE_None) {
+    throw AttemptFailure{"it has no geotransform", 0, true};
+  }
+  OGRSpatialReferenceH src_srs = GDALGetSpatialRef(ds.get());
+  if (src_srs == nullptr) throw AttemptFailure{"it has no CRS", 0, true};
+
+  const SrsPtr dst_srs = srs_from_epsg(grid.epsg);
+  const double res = grid.transform[1];
+  const bool same_crs = OSRIsSame(src_srs, dst_srs.get()) != 0;
+  const bool aligned = same_crs && grid.transform[2] == 0 && grid.transform[4] == 0 && src_gt[2] == 0 &&
+                       src_gt[4] == 0 && std::abs(src_gt[1] - res) < 1e-9 &&
+                       std::abs(src_gt[5] - grid.transform[5]) < 1e-9 &&
+                       near_integer((grid.transform[0] - src_gt[0]) / res) &&
+                       near_integer((src_gt[3] - grid.transform[3]) / res);
+  info.warped = !aligned;
+  if (aligned) {
+    return read_direct<T>(GDALGetRasterBand(ds.get(), 1), file_w, file_h, src_gt, grid, deadline);
+  }
+  return read_warped<T>(ds.get(), grid, resampling, deadline);
+}
+
+}  // namespace
+
+std::string gdal_path(const std::string& href) { return is_remote(href) ? "/vsicurl/" + href : href; }
+
+template <class T>
+Raster<T> read_band(const BandSource& source, const Grid& grid, Resampling resampling, const ReadOptions& options,
+                    ReadInfo* info_out) {
+  configure_gdal();
+  if (grid.width <= 0 || grid.height <= 0) {
+    throw DataError("Cannot read asset " + source.asset_key + " of item " + source.item_id + " onto an empty grid.");
+  }
+  ReadInfo info;
+  std::string href = source.href;
+  auto backoff = options.retry_backoff;
+  for (;;) {
+    ++info.attempts;
+    ErrorCapture errors;
+    AttemptFailure failure;
+    try {
+      Raster<T> out = read_once<T>(href, grid, resampling, options, errors, info);
+      if (errors.has_failure()) {
+        // A CE_Failure raised while the calls themselves reported success (e.g. a block that
+        // could not be fetched during a fallback path): never return a possibly holed band.
+        throw AttemptFailure{"GDAL reported errors during the read", errors.http_status(), true};
+      }
+      if (info_out) *info_out = info;
+      return out;
+    } catch (const AttemptFailure& f) {
+      failure = f;
+      if (failure.http_status == 0) failure.http_status = errors.http_status();
+    }
+    const bool remote = is_remote(href);
+    const std::string detail = errors.failure_text();
+    // GDAL keeps per-URL state (file size, "does not exist"): forget it before trying again.
+    if (remote) VSICurlPartialClearCache(gdal_path(href).c_str());
+    // An expired SAS token shows up as a 403 or as a file that "does not exist" at open.
+    const bool token_problem = failure.http_status == 403 || (!failure.opened && failure.http_status == 0);
+    if (remote && token_problem && source.resign && info.resigns < options.max_resigns) {
+      ++info.resigns;
+      href = source.resign();
+      continue;
+    }
+    const bool transient = remote && failure.http_status != 404 && failure.http_status != 403;
+    if (!transient || info.attempts >= options.max_attempts) {
+      if (info_out) *info_out = info;
+      std::string msg = "Reading asset " + source.asset_key + " of item " + source.item_id + " (" +
+                        redact_urls(href) + ") failed: " + failure.reason;
+      if (failure.http_status != 0) msg += " (HTTP " + std::to_string(failure.http_status) + ")";
+      if (!detail.empty()) msg += " [" + detail + "]";
+      msg += remote ? "; check the connection and the token, or raise --dl-timeout, and run again."
+                    : "; check that the file is a readable GeoTIFF.";
+      throw DataError(msg);
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff *= 2;
+  }
+}
+
+template Raster<std::uint16_t> read_band(const BandSource&, const Grid&, Resampling, const ReadOptions&, ReadInfo*);
+template Raster<std::uint8_t> read_band(const BandSource&, const Grid&, Resampling, const ReadOptions&, ReadInfo*);
+
+}  // namespace s2prep::ingest

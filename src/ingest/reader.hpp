@@ -1,0 +1,60 @@
+#pragma once
+// Reads one band of one item onto a target grid, fetching only the part of the file that the
+// grid needs: a direct window copy when the file's pixels coincide with the grid's, GDAL's warper
+// (bilinear for reflectance, nearest for SCL) otherwise.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "core/grid.hpp"
+#include "core/raster.hpp"
+
+namespace s2prep::ingest {
+
+enum class Resampling { Bilinear, Nearest };
+
+// Where one band comes from.
+struct BandSource {
+  std::string item_id;
+  std::string asset_key;
+  // Signed http(s) href (read through /vsicurl/) or a local path / GDAL path read as is.
+  std::string href;
+  // Returns a freshly signed href; called when the storage answers 403 (expired token) or the
+  // file cannot be opened. Empty: no re-signing.
+  std::function<std::string()> resign;
+};
+
+struct ReadOptions {
+  // Bounds one whole band read (dl_timeout); each HTTP request is also bounded by it.
+  std::chrono::duration<double> timeout{120.0};
+  // Whole-read attempts on transient failures (GDAL itself already retries single requests).
+  int max_attempts = 3;
+  std::chrono::milliseconds retry_backoff{500};  // doubled after each failed attempt
+  // Re-signings allowed after 403s, on top of max_attempts.
+  int max_resigns = 2;
+};
+
+struct ReadInfo {
+  bool warped = false;  // false: direct pixel-for-pixel window copy
+  int attempts = 0;     // attempts made (1 when the first succeeded)
+  int resigns = 0;      // times the resign callback was called
+};
+
+// Reads band 1 of `source` onto `grid` (nodata and outside the file -> 0). `resampling` is used
+// only when warping. T is std::uint16_t (reflectance) or std::uint8_t (SCL). Throws DataError
+// naming the asset, the item and the redacted URL when the read fails after the retries.
+template <class T>
+Raster<T> read_band(const BandSource& source, const Grid& grid, Resampling resampling,
+                    const ReadOptions& options = {}, ReadInfo* info = nullptr);
+
+extern template Raster<std::uint16_t> read_band(const BandSource&, const Grid&, Resampling,
+                                                const ReadOptions&, ReadInfo*);
+extern template Raster<std::uint8_t> read_band(const BandSource&, const Grid&, Resampling,
+                                               const ReadOptions&, ReadInfo*);
+
+// "/vsicurl/<href>" for http(s) hrefs, the href itself otherwise.
+std::string gdal_path(const std::string& href);
+
+}  // namespace s2prep::ingest
