@@ -10,6 +10,11 @@
 //                    ranges, HEAD), answering 403 without a valid, unexpired token when signing
 //                    is required.
 // Every route can be given faults. Nothing here talks to any other address.
+//
+// Spatial filtering compares bounding boxes only: `bbox` against each Item's bbox, and for
+// `intersects` the bbox of the given geometry. That returns a superset of the exact
+// intersection, as a real service may too; clients must do their own exact geometry work.
+// Search results are sorted by datetime, then id, so paging is deterministic.
 
 #include <chrono>
 #include <cstdint>
@@ -26,11 +31,11 @@ namespace s2prep::testing {
 // One injected fault. Faults queued on a route are consumed in order, one per matching request,
 // each `count` times.
 struct Fault {
-  int status = 0;                         // answer this status instead (0: serve normally)
-  std::optional<int> retry_after;         // Retry-After header, seconds
-  std::chrono::milliseconds delay{0};     // sleep before answering
-  bool drop_connection = false;           // close the connection without an answer
-  bool truncate_body = false;             // send a Content-Length larger than the body
+  int status = 0;                      // answer this status instead (0: serve normally)
+  std::optional<int> retry_after;      // Retry-After header, seconds
+  std::chrono::milliseconds delay{0};  // sleep before answering
+  bool drop_connection = false;        // close the connection without an answer
+  bool truncate_body = false;          // send a Content-Length larger than the body
   int count = 1;
 };
 
@@ -52,24 +57,33 @@ class TestServer {
   TestServer& operator=(const TestServer&) = delete;
 
   int port() const;
-  std::string base_url() const;   // http://127.0.0.1:<port>
-  std::string stac_url() const;   // <base>/stac
-  std::string token_url() const;  // <base>/token
+  std::string base_url() const;                                  // http://127.0.0.1:<port>
+  std::string stac_url() const;                                  // <base>/stac
+  std::string token_url() const;                                 // <base>/token
   std::string blob_url(const std::string& relative_path) const;  // <base>/blob/<path>
 
   // --- STAC ---
   void add_item(nlohmann::json item);  // a STAC Item (Feature); its "collection" is used
   void clear_items();
-  void set_max_page_size(int n);       // server-side cap on `limit` (default 100)
+  void set_max_page_size(int n);  // server-side cap on `limit` (default 100)
   // When false, responses carry no `next` link (as some deployments do).
   void set_paging_links(bool enabled);
+  // The POST `next` link's body. Default: {"token": "next:<collection>:<id>"} with
+  // "merge": true, so a client must merge it into its previous body. When true, the body is the
+  // whole previous body plus the token and the link has no "merge" member, exactly as the
+  // recorded Planetary Computer pages in ../shared/fixtures/planetary-computer/
+  // search_paging_naip are.
+  void set_next_link_full_body(bool full_body);
+  int item_count() const;
 
   // --- Token service and signing ---
-  void set_require_signing(bool required);  // blobs need ?<token>; default false
-  void set_required_key(std::optional<std::string> key);  // token service needs this key
+  void set_require_signing(bool required);                 // blobs need ?<token>; default false
+  void set_required_key(std::optional<std::string> key);   // token service needs this key
   void set_token_lifetime(std::chrono::seconds lifetime);  // default 1 h
   void expire_all_tokens();  // every token issued so far answers 403 from now on
   int tokens_issued() const;
+  // Every token issued and not yet expired (the full query string, without a leading '?').
+  std::vector<std::string> valid_tokens() const;
 
   // --- Static files ---
   void serve_directory(const std::filesystem::path& root);  // /blob/<p> -> root/<p>
