@@ -1,0 +1,252 @@
+#include "geo/region.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "core/errors.hpp"
+
+namespace s2prep::geo {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+// Side lengths from the WGS 84 radii of curvature (independent of PROJ): one degree of
+// longitude is pi/180 * N cos(lat), one degree of latitude pi/180 * M.
+double metres_per_degree_lon(double lat_deg) {
+  const double a = 6378137.0, f = 1 / 298.257223563, e2 = f * (2 - f);
+  const double phi = lat_deg * M_PI / 180;
+  const double n = a / std::sqrt(1 - e2 * std::sin(phi) * std::sin(phi));
+  return M_PI / 180 * n * std::cos(phi);
+}
+double metres_per_degree_lat(double lat_deg) {
+  const double a = 6378137.0, f = 1 / 298.257223563, e2 = f * (2 - f);
+  const double phi = lat_deg * M_PI / 180;
+  const double s = 1 - e2 * std::sin(phi) * std::sin(phi);
+  return M_PI / 180 * a * (1 - e2) / (s * std::sqrt(s));
+}
+
+// The message of the InputError that parsing `arg` throws ("" when it does not throw).
+std::string parse_error(const std::string& arg) {
+  try {
+    Region::parse(arg);
+  } catch (const InputError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("WRONG EXCEPTION TYPE: ") + e.what();
+  }
+  return "";
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("s2prep_region_test_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string write(const std::string& name, const std::string& content) const {
+    const auto p = path_ / name;
+    std::ofstream(p) << content;
+    return p.string();
+  }
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+const char* kPolygonJson =
+    R"({"type":"Polygon","coordinates":[[[10,50],[10.1,50],[10.1,50.1],[10,50.1],[10,50]]]})";
+
+TEST(Region, ParsesWkt) {
+  const Region r = Region::parse("POLYGON((10 50, 10.1 50, 10.1 50.1, 10 50.1, 10 50))");
+  EXPECT_NEAR(r.lonlat().area(), 0.01, 1e-12);
+  EXPECT_NEAR(r.centroid()[0], 10.05, 1e-9);
+  EXPECT_NEAR(r.centroid()[1], 50.05, 1e-9);
+  EXPECT_EQ(r.utm_epsg(), 32632);
+  EXPECT_THAT(r.equal_area_crs(), HasSubstr("+proj=laea"));
+}
+
+TEST(Region, ParsesGeoJsonPolygonAndMultiPolygon) {
+  EXPECT_NEAR(Region::parse(kPolygonJson).lonlat().area(), 0.01, 1e-12);
+  const Region mp = Region::parse(
+      R"({"type":"MultiPolygon","coordinates":[[[[10,50],[10.1,50],[10.1,50.1],[10,50.1],[10,50]]],
+          [[[11,50],[11.1,50],[11.1,50.1],[11,50.1],[11,50]]]]})");
+  EXPECT_NEAR(mp.lonlat().area(), 0.02, 1e-12);
+}
+
+TEST(Region, ParsesFeatureAndFeatureCollectionAsUnion) {
+  const std::string feature =
+      std::string(R"({"type":"Feature","properties":{},"geometry":)") + kPolygonJson + "}";
+  EXPECT_NEAR(Region::parse(feature).lonlat().area(), 0.01, 1e-12);
+  // Two overlapping boxes: the union counts the overlap once.
+  const Region fc = Region::parse(R"({"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":
+        [[[0,0],[2,0],[2,2],[0,2],[0,0]]]}},
+      {"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":
+        [[[1,1],[3,1],[3,3],[1,3],[1,1]]]}}]})");
+  EXPECT_NEAR(fc.lonlat().area(), 7.0, 1e-12);
+  EXPECT_TRUE(fc.lonlat().is_areal());
+}
+
+TEST(Region, ReadsFiles) {
+  TempDir dir;
+  const std::string json_path = dir.write("field.geojson", std::string("\n  ") + kPolygonJson);
+  EXPECT_NEAR(Region::parse(json_path).lonlat().area(), 0.01, 1e-12);
+  const std::string wkt_path = dir.write("field.wkt", "POLYGON((0 0, 1 0, 1 1, 0 1, 0 0))\n");
+  EXPECT_NEAR(Region::parse(wkt_path).lonlat().area(), 1.0, 1e-12);
+  // Errors inside a file name the file.
+  const std::string bad = dir.write("bad.geojson", "{\"type\": ");
+  EXPECT_THAT(parse_error(bad), AllOf(HasSubstr("bad.geojson"), HasSubstr("not valid JSON")));
+}
+
+TEST(Region, FileErrors) {
+  TempDir dir;
+  EXPECT_THAT(parse_error("/nonexistent/dir/field.geojson"),
+              AllOf(HasSubstr("field.geojson"), HasSubstr("does not exist")));
+  EXPECT_THAT(parse_error("fields.geojson"), HasSubstr("does not exist"));
+  EXPECT_THAT(parse_error(dir.path()), AllOf(HasSubstr(dir.path()), HasSubstr("directory")));
+  if (::geteuid() != 0) {  // root reads files regardless of their mode
+    const std::string locked = dir.write("locked.geojson", kPolygonJson);
+    std::filesystem::permissions(locked, std::filesystem::perms::none);
+    EXPECT_THAT(parse_error(locked), AllOf(HasSubstr("locked.geojson"), HasSubstr("Cannot read")));
+  }
+  const std::string empty = dir.write("empty.geojson", "  \n");
+  EXPECT_THAT(parse_error(empty), AllOf(HasSubstr("empty.geojson"), HasSubstr("is empty")));
+}
+
+TEST(Region, UnparsableText) {
+  EXPECT_THAT(parse_error("{\"type\": \"Polygon\", "),
+              AllOf(HasSubstr("not valid JSON"), HasSubstr("line 1")));
+  EXPECT_THAT(parse_error("POLYGON((0 0, 1 0, 1 1"), HasSubstr("WKT"));
+  EXPECT_THAT(parse_error("hello world"), HasSubstr("neither GeoJSON"));
+  EXPECT_THAT(parse_error("{\"coordinates\": []}"), HasSubstr("\"type\""));
+  EXPECT_THAT(parse_error(R"({"type":"Polygon","coordinates":"x"})"),
+              HasSubstr("not a valid GeoJSON geometry"));
+}
+
+TEST(Region, EmptyGeometry) {
+  EXPECT_THAT(parse_error(""), HasSubstr("is empty"));
+  EXPECT_THAT(parse_error("POLYGON EMPTY"), HasSubstr("is empty"));
+  EXPECT_THAT(parse_error(R"({"type":"FeatureCollection","features":[]})"),
+              HasSubstr("no features"));
+}
+
+TEST(Region, NonArealGeometry) {
+  EXPECT_THAT(parse_error("POINT (10 50)"),
+              AllOf(HasSubstr("Point"), HasSubstr("must be a polygon")));
+  EXPECT_THAT(parse_error(R"({"type":"LineString","coordinates":[[10,50],[11,51]]})"),
+              AllOf(HasSubstr("LineString"), HasSubstr("must be a polygon")));
+  EXPECT_THAT(parse_error(R"({"type":"GeometryCollection","geometries":[]})"),
+              HasSubstr("MultiPolygon"));
+}
+
+TEST(Region, FeatureErrorsNameTheFeature) {
+  EXPECT_THAT(parse_error(R"({"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":
+        [[[0,0],[2,0],[2,2],[0,2],[0,0]]]}},
+      {"type":"Feature","id":"north field","properties":{},"geometry":null}]})"),
+              AllOf(HasSubstr("Feature 2"), HasSubstr("north field"), HasSubstr("no geometry")));
+  EXPECT_THAT(parse_error(R"({"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{"name":"road"},
+       "geometry":{"type":"LineString","coordinates":[[0,0],[1,1]]}}]})"),
+              AllOf(HasSubstr("Feature 1"), HasSubstr("road"), HasSubstr("LineString")));
+  EXPECT_THAT(parse_error(R"({"type":"Feature","properties":{},"geometry":null})"),
+              HasSubstr("no geometry"));
+}
+
+TEST(Region, SelfIntersectionGivesLocation) {
+  const std::string m = parse_error("POLYGON((10 50, 10.2 50.2, 10.2 50, 10 50.2, 10 50))");
+  EXPECT_THAT(m, AllOf(HasSubstr("Self-intersection"), HasSubstr("lon 10.100000"),
+                       HasSubstr("lat 50.100000")));
+  // Inside a FeatureCollection, the feature is named too.
+  EXPECT_THAT(parse_error(R"({"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":
+        [[[0,0],[2,2],[2,0],[0,2],[0,0]]]}}]})"),
+              AllOf(HasSubstr("Feature 1"), HasSubstr("Self-intersection")));
+}
+
+TEST(Region, CoordinatesOutOfRange) {
+  EXPECT_THAT(parse_error("POLYGON((170 10, 190 10, 190 20, 170 20, 170 10))"),
+              HasSubstr("outside lon/lat ranges"));
+  // lat/lon instead of lon/lat: the "latitudes" exceed 90 but the "longitudes" fit in 90.
+  EXPECT_THAT(parse_error("POLYGON((45 100, 46 100, 46 101, 45 101, 45 100))"),
+              HasSubstr("swapped"));
+  EXPECT_THAT(
+      parse_error("POLYGON((500000 5000000, 501000 5000000, 501000 5001000, 500000 5000000))"),
+      HasSubstr("projected metres"));
+}
+
+TEST(Region, AntimeridianIsRejectedWithAdvice) {
+  EXPECT_THAT(parse_error("POLYGON((-179.5 10, 179.5 10, 179.5 11, -179.5 11, -179.5 10))"),
+              AllOf(HasSubstr("antimeridian"), HasSubstr("split it")));
+  // Close to the antimeridian but on one side is fine.
+  EXPECT_NO_THROW(Region::parse("POLYGON((179.5 10, 180 10, 180 11, 179.5 11, 179.5 10))"));
+}
+
+TEST(Region, ConstructorValidatesToo) {
+  EXPECT_THROW(Region(Geometry::from_wkt("LINESTRING(0 0, 1 1)")), InputError);
+  EXPECT_NO_THROW(Region(Geometry::box(0, 0, 1, 1)));
+}
+
+TEST(Region, AreaAtTheEquator) {
+  // 0.01 x 0.01 degrees at the equator: 1113.2 m x 1105.7 m.
+  const Region r(Geometry::box(0, 0, 0.01, 0.01));
+  EXPECT_NEAR(r.area_m2(), 1113.2 * 1105.7, 1113.2 * 1105.7 * 0.005);
+  EXPECT_NEAR(r.area_m2(), metres_per_degree_lon(0.005) * metres_per_degree_lat(0.005) * 1e-4,
+              r.area_m2() * 1e-4);
+  EXPECT_NEAR(r.equal_area().area(), r.area_m2(), 1e-9);
+}
+
+TEST(Region, AreaAtSixtyNorth) {
+  const Region r(Geometry::box(10, 60, 10.01, 60.01));
+  const double expected = metres_per_degree_lon(60.005) * metres_per_degree_lat(60.005) * 1e-4;
+  EXPECT_NEAR(r.area_m2(), expected, expected * 1e-4);
+}
+
+TEST(Region, LargeRegionAreaUsesCurvedParallels) {
+  // A 1 x 1 degree box: exact ellipsoidal area by integrating the band between two parallels
+  // (authalic formula), independent of PROJ.
+  const Region r(Geometry::box(10, 59.5, 11, 60.5));
+  const double a = 6378137.0, f = 1 / 298.257223563, e2 = f * (2 - f), e = std::sqrt(e2);
+  auto q = [&](double lat) {
+    const double s = std::sin(lat * M_PI / 180);
+    return (1 - e2) * (s / (1 - e2 * s * s) - std::log((1 - e * s) / (1 + e * s)) / (2 * e));
+  };
+  const double expected = a * a / 2 * (q(60.5) - q(59.5)) * (M_PI / 180);
+  EXPECT_NEAR(r.area_m2(), expected, expected * 1e-4);
+}
+
+TEST(Region, ToEqualAreaUsesTheRegionCrs) {
+  const Region r(Geometry::box(10, 50, 10.1, 50.1));
+  const Geometry footprint = r.to_equal_area(Geometry::box(10, 50, 10.05, 50.1));
+  EXPECT_NEAR(footprint.area() / r.area_m2(), 0.5, 1e-3);
+  // Densification puts vertices at different places on shared edges: slivers of ~1e-6.
+  EXPECT_NEAR(r.equal_area().intersection(footprint).area(), footprint.area(),
+              footprint.area() * 1e-5);
+  // The projection is centred on the region.
+  const auto c = r.equal_area().centroid();
+  EXPECT_NEAR(c[0], 0.0, 1.0);
+  EXPECT_NEAR(c[1], 0.0, 50.0);
+}
+
+TEST(Region, UtmOfCentroid) {
+  EXPECT_EQ(Region(Geometry::box(5.0, 60.0, 5.1, 60.1)).utm_epsg(), 32632);  // Norway
+  EXPECT_EQ(Region(Geometry::box(-58.5, -34.7, -58.4, -34.6)).utm_epsg(), 32721);
+  // Across the 12 E zone boundary: the centroid decides.
+  EXPECT_EQ(Region(Geometry::box(11.9, 45.0, 12.3, 45.1)).utm_epsg(), 32633);
+  EXPECT_EQ(Region(Geometry::box(11.7, 45.0, 12.1, 45.1)).utm_epsg(), 32632);
+}
+
+}  // namespace
+}  // namespace s2prep::geo
