@@ -1,0 +1,300 @@
+#include "output/cog_writer.hpp"
+
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <cpl_string.h>
+#include <fcntl.h>
+#include <gdal.h>
+#include <ogr_srs_api.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <type_traits>
+
+#include "core/bands.hpp"
+#include "core/errors.hpp"
+
+namespace s2prep::output {
+
+namespace {
+
+// GDAL's configuration belongs to the ingest stage (ingest/gdal_env.hpp); the output stage only
+// needs the drivers registered, which is idempotent.
+void register_drivers() {
+  static std::once_flag once;
+  std::call_once(once, [] { GDALAllRegister(); });
+}
+
+struct DatasetCloser {
+  void operator()(GDALDatasetH ds) const noexcept {
+    if (ds != nullptr) GDALClose(ds);
+  }
+};
+using DatasetPtr = std::unique_ptr<std::remove_pointer_t<GDALDatasetH>, DatasetCloser>;
+
+struct SrsDeleter {
+  void operator()(OGRSpatialReferenceH s) const noexcept { OSRRelease(s); }
+};
+
+struct CslDeleter {
+  void operator()(char** l) const noexcept { CSLDestroy(l); }
+};
+using CslPtr = std::unique_ptr<char*, CslDeleter>;
+
+// Collects this thread's GDAL failures instead of printing them.
+class ErrorCapture {
+ public:
+  ErrorCapture() { CPLPushErrorHandlerEx(&handler, this); }
+  ~ErrorCapture() { CPLPopErrorHandler(); }
+  ErrorCapture(const ErrorCapture&) = delete;
+  ErrorCapture& operator=(const ErrorCapture&) = delete;
+  bool failed() const { return !last_.empty(); }
+  std::string text() const { return last_.empty() ? std::string() : " (" + last_ + ")"; }
+
+ private:
+  static void CPL_STDCALL handler(CPLErr level, CPLErrorNum, const char* msg) {
+    auto* self = static_cast<ErrorCapture*>(CPLGetErrorHandlerUserData());
+    if (self != nullptr && level >= CE_Failure) self->last_ = msg ? msg : "";
+  }
+  std::string last_;
+};
+
+GDALDataType gdal_type(PixelType t) {
+  switch (t) {
+    case PixelType::Byte:
+      return GDT_Byte;
+    case PixelType::UInt16:
+      return GDT_UInt16;
+    case PixelType::Float32:
+      return GDT_Float32;
+  }
+  return GDT_Unknown;
+}
+
+void remove_quietly(const std::filesystem::path& p) {
+  std::error_code ec;
+  std::filesystem::remove(p, ec);
+}
+
+// The COG driver's own scratch files are named after the file it writes.
+void remove_temporaries(const std::filesystem::path& tmp) {
+  remove_quietly(tmp);
+  for (const char* suffix : {".ovr.tmp", ".tmp"}) remove_quietly(tmp.string() + suffix);
+}
+
+void fsync_path(const std::filesystem::path& p, bool directory) {
+  const int fd = ::open(p.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+bool close_enough(const std::array<double, 6>& a, const std::array<double, 6>& b, double res) {
+  const double tol = std::abs(res) * 1e-6 + 1e-9;
+  for (int i = 0; i < 6; ++i) {
+    if (std::abs(a[i] - b[i]) > tol) return false;
+  }
+  return true;
+}
+
+// Structure only: what a just-written file must show before it may take its final name.
+bool check_structure(GDALDatasetH ds, const Grid& grid, int bands, GDALDataType type, std::string& reason) {
+  if (GDALGetRasterXSize(ds) != grid.width || GDALGetRasterYSize(ds) != grid.height) {
+    reason = "its size is " + std::to_string(GDALGetRasterXSize(ds)) + "x" + std::to_string(GDALGetRasterYSize(ds)) +
+             ", expected " + std::to_string(grid.width) + "x" + std::to_string(grid.height);
+    return false;
+  }
+  if (GDALGetRasterCount(ds) != bands) {
+    reason = "it has " + std::to_string(GDALGetRasterCount(ds)) + " bands, expected " + std::to_string(bands);
+    return false;
+  }
+  for (int b = 1; b <= bands; ++b) {
+    if (GDALGetRasterDataType(GDALGetRasterBand(ds, b)) != type) {
+      reason = "band " + std::to_string(b) + " has type " + GDALGetDataTypeName(GDALGetRasterDataType(GDALGetRasterBand(ds, b)));
+      return false;
+    }
+  }
+  std::array<double, 6> gt{};
+  if (GDALGetGeoTransform(ds, gt.data()) != CE_None || !close_enough(gt, grid.transform, grid.transform[1])) {
+    reason = "its geotransform differs from the expected grid";
+    return false;
+  }
+  OGRSpatialReferenceH srs = GDALGetSpatialRef(ds);
+  const char* code = srs ? OSRGetAuthorityCode(srs, nullptr) : nullptr;
+  if (code == nullptr || std::atoi(code) != grid.epsg) {
+    reason = "its CRS is not EPSG:" + std::to_string(grid.epsg);
+    return false;
+  }
+  const char* layout = GDALGetMetadataItem(ds, "LAYOUT", "IMAGE_STRUCTURE");
+  if (layout == nullptr || std::string(layout) != "COG") {
+    reason = "it is not laid out as a Cloud-Optimized GeoTIFF";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+CogOptions reflectance_cog_options() {
+  CogOptions o;
+  for (const auto& b : kBands) o.band_descriptions.emplace_back(b.name);
+  o.nodata = 0;
+  o.scale = 0.0001;
+  o.offset = 0.0;
+  o.overview_resampling = "AVERAGE";
+  return o;
+}
+
+CogOptions mask_cog_options(const std::string& description) {
+  CogOptions o;
+  o.band_descriptions = {description};
+  o.nodata = 255;
+  o.overview_resampling = "NEAREST";
+  return o;
+}
+
+CogOptions probability_cog_options(const std::string& description) {
+  CogOptions o;
+  o.band_descriptions = {description};
+  o.overview_resampling = "AVERAGE";
+  return o;
+}
+
+std::string cog_compression() {
+  register_drivers();
+  GDALDriverH cog = GDALGetDriverByName("COG");
+  const char* list = cog ? GDALGetMetadataItem(cog, GDAL_DMD_CREATIONOPTIONLIST, nullptr) : nullptr;
+  return list != nullptr && std::string(list).find("<Value>ZSTD</Value>") != std::string::npos ? "ZSTD" : "DEFLATE";
+}
+
+template <class T>
+void write_cog(const Raster<T>& raster, const std::filesystem::path& path, const CogOptions& options) {
+  register_drivers();
+  const Grid& grid = raster.grid;
+  const std::string where = path.string();
+  constexpr PixelType ptype = pixel_type_of<T>();
+  const GDALDataType type = gdal_type(ptype);
+  if (grid.width <= 0 || grid.height <= 0 || raster.bands <= 0 ||
+      raster.data.size() != std::size_t(raster.bands) * raster.band_size()) {
+    throw DataError("Refusing to write " + where + ": the raster is empty or its size does not match its grid.");
+  }
+  if (!options.band_descriptions.empty() && int(options.band_descriptions.size()) != raster.bands) {
+    throw DataError("Refusing to write " + where + ": " + std::to_string(options.band_descriptions.size()) +
+                    " band descriptions for " + std::to_string(raster.bands) + " bands.");
+  }
+  GDALDriverH mem = GDALGetDriverByName("MEM");
+  GDALDriverH cog = GDALGetDriverByName("COG");
+  if (mem == nullptr || cog == nullptr) throw DataError("This GDAL has no COG driver: install GDAL 3.1 or later.");
+
+  ErrorCapture errors;
+  // The MEM bands point at the raster's own buffer: a whole tile is not copied once more.
+  DatasetPtr src(GDALCreate(mem, "", grid.width, grid.height, 0, type, nullptr));
+  if (!src) throw DataError("Could not prepare " + where + " in memory" + errors.text() + ".");
+  for (int b = 0; b < raster.bands; ++b) {
+    char pointer[64];
+    CPLPrintPointer(pointer, const_cast<T*>(raster.band(b)), sizeof(pointer));
+    std::string data_pointer = "DATAPOINTER=";
+    data_pointer += pointer;
+    CslPtr band_options(CSLAddString(nullptr, data_pointer.c_str()));
+    if (GDALAddBand(src.get(), type, band_options.get()) != CE_None) {
+      throw DataError("Could not prepare " + where + " in memory" + errors.text() + ".");
+    }
+  }
+  auto gt = grid.transform;
+  GDALSetGeoTransform(src.get(), gt.data());
+  std::unique_ptr<std::remove_pointer_t<OGRSpatialReferenceH>, SrsDeleter> srs(OSRNewSpatialReference(nullptr));
+  if (OSRImportFromEPSG(srs.get(), grid.epsg) != OGRERR_NONE) {
+    throw DataError("Cannot write " + where + ": EPSG:" + std::to_string(grid.epsg) + " is unknown to PROJ.");
+  }
+  GDALSetSpatialRef(src.get(), srs.get());
+  for (int b = 0; b < raster.bands; ++b) {
+    GDALRasterBandH band = GDALGetRasterBand(src.get(), b + 1);
+    if (options.nodata) GDALSetRasterNoDataValue(band, *options.nodata);
+    if (!options.band_descriptions.empty()) GDALSetDescription(band, options.band_descriptions[b].c_str());
+    if (options.scale) {
+      GDALSetRasterScale(band, *options.scale);
+      GDALSetRasterOffset(band, options.offset.value_or(0.0));
+    }
+  }
+
+  CslPtr co(nullptr);
+  auto set = [&co](const char* k, const std::string& v) { co.reset(CSLSetNameValue(co.release(), k, v.c_str())); };
+  set("COMPRESS", cog_compression());
+  set("PREDICTOR", "YES");  // the COG driver picks 2 for integers, 3 for floating point
+  set("BLOCKSIZE", std::to_string(options.block_size));
+  set("OVERVIEWS", options.overviews ? "AUTO" : "NONE");
+  set("RESAMPLING", options.overview_resampling);
+  set("NUM_THREADS", options.threads > 0 ? std::to_string(options.threads) : "ALL_CPUS");
+  set("BIGTIFF", "IF_SAFER");
+
+  const std::filesystem::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
+  remove_temporaries(tmp);
+  auto fail = [&](const std::string& what) {
+    remove_temporaries(tmp);
+    throw DataError("Writing " + where + " failed: " + what + errors.text() +
+                    "; check free space and permissions of the output folder.");
+  };
+  {
+    DatasetPtr out(GDALCreateCopy(cog, tmp.c_str(), src.get(), FALSE, co.get(), nullptr, nullptr));
+    if (!out) fail("GDAL could not create the file");
+  }  // closing flushes the last blocks
+  if (errors.failed()) fail("GDAL reported an error while writing");
+  {
+    DatasetPtr check(GDALOpenEx(tmp.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
+    std::string reason;
+    if (!check) fail("the written file cannot be reopened");
+    if (!check_structure(check.get(), grid, raster.bands, type, reason)) fail("the written file is wrong: " + reason);
+  }
+  fsync_path(tmp, false);
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) fail("renaming the temporary file failed (" + ec.message() + ")");
+  fsync_path(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path(), true);
+}
+
+template void write_cog(const Raster<std::uint8_t>&, const std::filesystem::path&, const CogOptions&);
+template void write_cog(const Raster<std::uint16_t>&, const std::filesystem::path&, const CogOptions&);
+template void write_cog(const Raster<float>&, const std::filesystem::path&, const CogOptions&);
+
+bool verify_cog(const std::filesystem::path& path, const Grid& grid, int bands, PixelType ptype, std::string* reason) {
+  register_drivers();
+  std::string why;
+  auto result = [&](bool ok) {
+    if (!ok && reason) *reason = why;
+    return ok;
+  };
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    why = "it does not exist";
+    return result(false);
+  }
+  ErrorCapture errors;
+  DatasetPtr ds(GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
+  if (!ds) {
+    why = "it cannot be opened as a raster" + errors.text();
+    return result(false);
+  }
+  const GDALDataType type = gdal_type(ptype);
+  if (!check_structure(ds.get(), grid, bands, type, why)) return result(false);
+  // Every pixel, strip by strip: a file cut short by a kill still has a valid header.
+  const int strip = 512;
+  std::vector<unsigned char> buffer(std::size_t(grid.width) * strip * GDALGetDataTypeSizeBytes(type));
+  for (int b = 1; b <= bands; ++b) {
+    GDALRasterBandH band = GDALGetRasterBand(ds.get(), b);
+    for (int row = 0; row < grid.height; row += strip) {
+      const int rows = std::min(strip, grid.height - row);
+      if (GDALRasterIO(band, GF_Read, 0, row, grid.width, rows, buffer.data(), grid.width, rows, type, 0, 0) !=
+              CE_None ||
+          errors.failed()) {
+        why = "band " + std::to_string(b) + " cannot be read completely" + errors.text();
+        return result(false);
+      }
+    }
+  }
+  return result(true);
+}
+
+}  // namespace s2prep::output
