@@ -1,0 +1,266 @@
+#include "select/selection.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <numeric>
+#include <tuple>
+
+#include "core/errors.hpp"
+
+namespace s2prep::select {
+namespace {
+
+// Coverage fractions come from sums of polygon areas; equal coverages computed along different
+// paths differ in the last bits.
+constexpr double kEps = 1e-9;
+
+struct Candidate {
+  const stac::Item* item;
+  geo::Geometry part;  // footprint ∩ region, equal-area CRS
+  double area;         // m²
+};
+
+// A piece of the region covered by exactly the candidates in `mask`.
+struct Face {
+  double area;
+  std::uint32_t mask;
+};
+
+void check_options(const SelectionOptions& options) {
+  if (!(options.min_tile_cover > 0 && options.min_tile_cover <= 1)) {
+    throw InputError(
+        fmt::format("min_tile_cover is {}, but it must be a fraction in (0, 1]; give e.g. 0.99.",
+                    options.min_tile_cover));
+  }
+  if (options.max_tiles_per_time && *options.max_tiles_per_time < 1) {
+    throw InputError(fmt::format(
+        "max_tiles_per_time is {}, but it must be at least 1; leave it unset for no limit.",
+        *options.max_tiles_per_time));
+  }
+}
+
+// Keeps the newest processing of every product. The same id seen twice (overlapping result
+// pages) is a plain duplicate, not a reprocessing.
+std::vector<stac::Item> drop_superseded(std::vector<stac::Item> items,
+                                        std::vector<std::string>& superseded) {
+  std::sort(items.begin(), items.end(),
+            [](const stac::Item& a, const stac::Item& b) { return a.id < b.id; });
+  items.erase(std::unique(items.begin(), items.end(),
+                          [](const stac::Item& a, const stac::Item& b) { return a.id == b.id; }),
+              items.end());
+  std::map<std::string, std::size_t> newest;  // product key -> index in items
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    auto [it, inserted] = newest.emplace(items[i].product_key(), i);
+    if (inserted) continue;
+    const stac::Item& kept = items[it->second];
+    const stac::Item& other = items[i];
+    const auto rank = [](const stac::Item& x) {
+      return std::make_tuple(x.processing_time(), x.baseline().value_or(0.0));
+    };
+    if (rank(other) > rank(kept)) {
+      superseded.push_back(kept.id);
+      it->second = i;
+    } else {
+      superseded.push_back(other.id);
+    }
+  }
+  std::vector<stac::Item> kept;
+  kept.reserve(newest.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    auto it = newest.find(items[i].product_key());
+    if (it->second == i) kept.push_back(std::move(items[i]));
+  }
+  std::sort(superseded.begin(), superseded.end());
+  return kept;
+}
+
+std::optional<geo::Geometry> footprint_of(const stac::Item& item) {
+  if (item.geometry.is_null()) return std::nullopt;  // STAC allows items without geometry
+  try {
+    return geo::Geometry::from_geojson(item.geometry);
+  } catch (const InputError& e) {
+    throw Error(fmt::format(
+        "STAC item '{}' has a footprint that is not a readable GeoJSON geometry ({}); the "
+        "catalogue's answer is malformed, report it to its provider.",
+        item.id, e.what()));
+  }
+}
+
+// Splits the union of the candidates' parts into faces, each covered by one fixed set of
+// candidates, so that the coverage of any subset is a sum over faces instead of a new union.
+std::vector<Face> faces_of(const std::vector<Candidate>& candidates) {
+  std::vector<std::pair<geo::Geometry, std::uint32_t>> faces;
+  std::optional<geo::Geometry> covered;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const geo::Geometry& g = candidates[i].part;
+    const std::uint32_t bit = 1u << i;
+    std::vector<std::pair<geo::Geometry, std::uint32_t>> next;
+    next.reserve(faces.size() * 2 + 1);
+    for (auto& [face, mask] : faces) {
+      if (!face.intersects(g)) {
+        next.emplace_back(std::move(face), mask);
+        continue;
+      }
+      geo::Geometry in = face.intersection(g);
+      geo::Geometry out = face.difference(g);
+      if (in.area() > 0) next.emplace_back(std::move(in), mask | bit);
+      if (out.area() > 0) next.emplace_back(std::move(out), mask);
+    }
+    geo::Geometry fresh = covered ? g.difference(*covered) : g;
+    if (fresh.area() > 0) next.emplace_back(std::move(fresh), bit);
+    covered = covered ? covered->union_with(g) : g;
+    faces = std::move(next);
+  }
+  std::vector<Face> out;
+  out.reserve(faces.size());
+  for (const auto& [face, mask] : faces) out.push_back({face.area(), mask});
+  return out;
+}
+
+double percent_or_worst(const std::optional<double>& v) { return v ? *v : 100.0; }
+
+// "0.62", or more digits when two would round up to the threshold it failed.
+std::string format_fraction(double value, double threshold) {
+  for (int digits = 2; digits < 6; ++digits) {
+    std::string s = fmt::format("{:.{}f}", value, digits);
+    if (std::stod(s) < threshold) return s;
+  }
+  return fmt::format("{:.6f}", value);
+}
+
+struct Choice {
+  std::uint32_t mask = 0;
+  double coverage = 0;
+};
+
+// The exact search over subsets of at most `k` candidates (see the header for the order).
+Choice choose(const std::vector<Candidate>& candidates, const std::vector<Face>& faces,
+              double region_area, int k, double full) {
+  const std::size_t n = candidates.size();
+  const std::uint32_t all = (1u << n) - 1;  // n <= kMaxExactCandidates
+  auto coverage_of = [&](std::uint32_t s) {
+    double a = 0;
+    for (const Face& f : faces) {
+      if (f.mask & s) a += f.area;
+    }
+    return std::min(1.0, a / region_area);
+  };
+  auto effective = [&](double c) { return c >= full - kEps ? 1.0 : c; };
+
+  std::vector<std::pair<std::uint32_t, double>> subsets;  // every subset of size <= k
+  double best = 0;
+  for (std::uint32_t s = 1; s <= all; ++s) {
+    if (std::popcount(s) > k) continue;
+    const double c = coverage_of(s);
+    subsets.emplace_back(s, c);
+    best = std::max(best, effective(c));
+  }
+
+  auto key = [&](std::uint32_t s, double c) {
+    double cloud = 0, nodata = 0;
+    std::vector<std::string> ids;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!(s & (1u << i))) continue;
+      // Sums, not maxima: with equally many items a sum is the mean, so the least cloudy set
+      // overall wins rather than the set whose worst item is least bad.
+      cloud += percent_or_worst(candidates[i].item->cloud_cover);
+      nodata += percent_or_worst(candidates[i].item->nodata_pixel_percentage);
+      ids.push_back(candidates[i].item->id);
+    }
+    std::sort(ids.begin(), ids.end());
+    return std::make_tuple(std::popcount(s), cloud, nodata, -c, ids);
+  };
+
+  std::optional<decltype(key(0, 0.0))> best_key;
+  Choice choice;
+  for (const auto& [s, c] : subsets) {
+    if (effective(c) < best - kEps) continue;
+    auto k_s = key(s, c);
+    if (!best_key || k_s < *best_key) {
+      best_key = std::move(k_s);
+      choice = {s, c};
+    }
+  }
+  return choice;
+}
+
+}  // namespace
+
+Selection select_acquisitions(const geo::Region& region, std::vector<stac::Item> items,
+                              const SelectionOptions& options) {
+  check_options(options);
+  Selection selection;
+  items = drop_superseded(std::move(items), selection.superseded_item_ids);
+
+  std::map<TimePoint, std::vector<stac::Item>> groups;
+  for (auto& item : items) groups[item.datetime].push_back(std::move(item));
+
+  const double region_area = region.area_m2();
+  // With min_tile_cover above 0.99 the user asks for more than the reference's "within"
+  // threshold; a subset then only counts as full when it reaches min_tile_cover itself.
+  const double full = std::max(kFullCoverage, options.min_tile_cover);
+
+  for (auto& [datetime, group] : groups) {
+    std::vector<std::string> ids;
+    for (const auto& item : group) ids.push_back(item.id);
+    std::sort(ids.begin(), ids.end());
+    auto skip = [&](std::string reason) {
+      selection.skipped.push_back({datetime, group.front().datetime_text, ids, std::move(reason)});
+    };
+
+    std::vector<Candidate> candidates;
+    for (const auto& item : group) {
+      const auto footprint = footprint_of(item);
+      if (!footprint || !footprint->intersects(region.lonlat())) continue;
+      geo::Geometry part = region.equal_area().intersection(region.to_equal_area(*footprint));
+      const double area = part.area();
+      if (area > 0) candidates.push_back({&item, std::move(part), area});
+    }
+    if (candidates.empty()) {
+      skip("its tiles do not intersect the region");
+      continue;
+    }
+    std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+      return a.area != b.area ? a.area > b.area : a.item->id < b.item->id;
+    });
+    if (candidates.size() > static_cast<std::size_t>(kMaxExactCandidates)) {
+      candidates.erase(candidates.begin() + kMaxExactCandidates, candidates.end());
+    }
+
+    const int n = static_cast<int>(candidates.size());
+    const int k = std::min(n, options.max_tiles_per_time.value_or(n));
+    const Choice choice = choose(candidates, faces_of(candidates), region_area, k, full);
+
+    if (choice.coverage < options.min_tile_cover - kEps) {
+      std::string reason = fmt::format("covers {} of the region",
+                                       format_fraction(choice.coverage, options.min_tile_cover));
+      if (k < n) reason += fmt::format(" with at most {} tiles", k);
+      reason += fmt::format(", below min_tile_cover {}", options.min_tile_cover);
+      skip(std::move(reason));
+      continue;
+    }
+
+    Acquisition acquisition;
+    acquisition.datetime = datetime;
+    acquisition.datetime_text = group.front().datetime_text;
+    acquisition.coverage = choice.coverage;
+    for (int i = 0; i < n; ++i) {  // candidates are already largest intersection first
+      if (!(choice.mask & (1u << i))) continue;
+      const stac::Item& item = *candidates[i].item;
+      if (!item.mgrs_tile.empty() && std::find(acquisition.tiles.begin(), acquisition.tiles.end(),
+                                               item.mgrs_tile) == acquisition.tiles.end()) {
+        acquisition.tiles.push_back(item.mgrs_tile);
+      }
+      acquisition.items.push_back(item);
+    }
+    selection.acquisitions.push_back(std::move(acquisition));
+  }
+  return selection;
+}
+
+}  // namespace s2prep::select
