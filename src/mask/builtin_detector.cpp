@@ -55,15 +55,18 @@ float cloud_logit(const float r[kBandCount]) {
   // Bright soil and sand rise steadily from blue to SWIR; clouds are flat or fall (ice absorbs
   // in the SWIR). The blue-SWIR normalised difference measures that slope.
   const float slope = ratio_index(swir1, blue);
-  // Fmask's NIR/SWIR ratio test (B8A/B11 > 0.75): bright soil has B11 above B8A.
+  // Fmask's NIR/SWIR ratio test (B8A/B11 > 0.75), centred higher at 1: bright soil and sand
+  // have B11 above B8A, clouds have B11 at or below it.
   const float nir_swir = swir1 > 0 ? nir_narrow / swir1 : 4.0f;
 
   const float t_hot = clampf(hot / 0.05f, -2.0f, 2.0f);
   const float t_bright = clampf((visible - 0.15f) / 0.08f, -2.0f, 3.0f);
   const float t_white = clampf((0.12f - whiteness) / 0.05f, -3.0f, 2.0f);
-  const float t_slope = clampf((0.3f - slope) / 0.15f, -2.0f, 2.0f);
-  const float t_ratio = clampf((nir_swir - 0.85f) / 0.1f, -2.0f, 2.0f);
-  const float land = -4.0f + t_hot + t_bright + t_white + 0.7f * t_slope + 0.5f * t_ratio;
+  const float t_slope = clampf((0.15f - slope) / 0.1f, -2.0f, 2.0f);
+  const float t_ratio = clampf((nir_swir - 1.0f) / 0.08f, -3.0f, 2.0f);
+  // The bias puts a pixel passing the tests only weakly (a cloud of opacity ~0.25 over
+  // vegetation) near 0.5.
+  const float land = -4.0f + t_hot + t_bright + t_white + t_slope + t_ratio;
 
   // Over water the land tests fail for thin cloud (water is dark everywhere); water itself is
   // black in the SWIR, so SWIR brightness alone separates cloud over water (Fmask's water
@@ -105,8 +108,7 @@ void check_stack(const BandStack& stack) {
   }
 }
 
-void check_probability(const BandStack& stack, const FloatRaster& probability,
-                       const char* what) {
+void check_probability(const BandStack& stack, const FloatRaster& probability, const char* what) {
   if (probability.grid.width != stack.grid.width || probability.grid.height != stack.grid.height ||
       probability.bands != 1 || probability.data.size() != stack.band_size()) {
     throw InputError(std::string("the ") + what +

@@ -3,10 +3,10 @@
 // object is shifted along the sun direction over a range of heights and the height whose
 // projection is dark inside and not dark around is kept.
 
-#include <opencv2/imgproc.hpp>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_invoke.h>
+#include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -214,8 +214,7 @@ FloatRaster builtin_darkness(const BandStack& stack, const FloatRaster& cloud, d
     for (std::size_t i = range.begin(); i != range.end(); ++i) {
       if (!ground[i]) continue;
       // Fmask 3.3: min(NIR depth, SWIR depth) > 0.02 reflectance; made soft around 0.025.
-      const float depth =
-          float(std::min(nir_filled[i] - nir[i], swir_filled[i] - swir[i])) * 1e-4f;
+      const float depth = float(std::min(nir_filled[i] - nir[i], swir_filled[i] - swir[i])) * 1e-4f;
       out.data[i] = detail::sigmoid((depth - 0.025f) / 0.005f);
     }
   });
@@ -277,8 +276,7 @@ FloatRaster builtin_shadow_probability(const BandStack& stack, const FloatRaster
     const double tan_zenith = std::tan(sun.zenith_deg * std::numbers::pi / 180.0);
     double step = options.height_step_m;
     if (step <= 0) step = tan_zenith > 1e-6 ? pixel / tan_zenith : options.max_cloud_height_m;
-    for (double h = options.min_cloud_height_m; h <= options.max_cloud_height_m + 1e-9;
-         h += step) {
+    for (double h = options.min_cloud_height_m; h <= options.max_cloud_height_m + 1e-9; h += step) {
       const PixelOffset o = shadow_offset(sun, h, pixel);
       const Shift s{int(std::lround(o.col)), int(std::lround(o.row))};
       if (shifts.empty() || !(shifts.back() == s)) shifts.push_back(s);
