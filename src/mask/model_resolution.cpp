@@ -1,5 +1,7 @@
 #include "mask/model_resolution.hpp"
 
+#include <fmt/format.h>
+
 #include "core/errors.hpp"
 
 namespace s2prep::mask {
@@ -43,29 +45,31 @@ ResolvedModel resolve_model(std::string_view value, ModelKind kind,
   if (value.empty() || value == "auto") {
     const std::string ref(default_reference_name(kind));
     if (model_dir.empty()) {
-      return builtin_model(kind, "No model folder is set (--model-dir or S2PREP_MODEL_DIR), so " +
-                                     ("the built-in " + kind_text) + " detector is used instead of " +
-                                     ref + ".");
+      return builtin_model(kind, fmt::format("No model folder is set (--model-dir or "
+                                             "S2PREP_MODEL_DIR), so the built-in {} detector is "
+                                             "used instead of {}.",
+                                             kind_text, ref));
     }
     const std::filesystem::path file = model_dir / ref;
     std::error_code ec;
     if (!std::filesystem::is_regular_file(file, ec)) {
-      return builtin_model(kind, "No " + ref + " in the model folder '" + model_dir.string() +
-                                     "', so the built-in " + kind_text + " detector is used.");
+      return builtin_model(kind, fmt::format("No {} in the model folder '{}', so the built-in {} "
+                                             "detector is used.",
+                                             ref, model_dir.string(), kind_text));
     }
     const ModelFileInfo info = describe_model_file(file);
     if (info.status == ChecksumStatus::git_lfs_pointer) {
-      return builtin_model(kind, "'" + file.string() + "' is a Git LFS pointer (run `git lfs " +
-                                     "pull` in the FarmVibes.AI clone to get " +
-                                     farmvibes_path(ref, kind) + "), so the built-in " +
-                                     kind_text + " detector is used.");
+      return builtin_model(kind, fmt::format("'{}' is a Git LFS pointer (run `git lfs pull` in the "
+                                             "FarmVibes.AI clone to get {}), so the built-in {} "
+                                             "detector is used.",
+                                             file.string(), farmvibes_path(ref, kind), kind_text));
     }
     if (info.status != ChecksumStatus::reference_ok || info.reference == nullptr ||
         info.reference->name != ref) {
-      return builtin_model(kind, "'" + file.string() + "' does not have the sha256 of the " +
-                                     "reference " + ref + ", so the built-in " + kind_text +
-                                     " detector is used; pass the file explicitly with " +
-                                     option_name(kind) + " to use it anyway.");
+      return builtin_model(kind, fmt::format("'{}' does not have the sha256 of the reference {}, so "
+                                             "the built-in {} detector is used; pass the file "
+                                             "explicitly with {} to use it anyway.",
+                                             file.string(), ref, kind_text, option_name(kind)));
     }
     return from_file(file, kind, info);
   }

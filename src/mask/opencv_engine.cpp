@@ -160,7 +160,8 @@ std::unique_ptr<SegmentationModel> load_opencv_model(const std::filesystem::path
   const int channels = out.size[1];
   const int required = required_output_channels(kind);
   if (channels != required) {
-    throw InputError(what + " outputs " + std::to_string(channels) + " channels, a " +
+    throw InputError(what + " outputs " + std::to_string(channels) +
+                     (channels == 1 ? " channel, a " : " channels, a ") +
                      std::string(to_string(kind)) + " model must output " +
                      std::to_string(required) +
                      (kind == ModelKind::cloud ? " (softmax, channel 1 = cloud)."
