@@ -1,0 +1,251 @@
+#include "ingest/reader.hpp"
+
+#include <cpl_conv.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/errors.hpp"
+#include "fixtures.hpp"
+#include "ingest/gdal_env.hpp"
+
+using namespace s2prep;
+using namespace s2prep::ingest;
+using namespace s2prep::ingest::test;
+
+namespace {
+
+// An output grid: a window of the 10 m tile grid (aligned), 2 km x 1.5 km.
+Grid aligned_window(const Grid& tile10, int col, int row, int w = 200, int h = 150) {
+  return tile10.sub_grid(Window{col, row, w, h});
+}
+
+}  // namespace
+
+TEST(Reader, TenMetreBandIsCopiedPixelForPixel) {
+  TempDir tmp;
+  const Grid g10 = tile_grid(32633, 600000, 5700000, 10);
+  const fs::path p = tmp.path / "B02.tif";
+  write_tif<std::uint16_t>(p, g10, [](int c, int r) { return std::uint16_t(1 + c * 7 + r * 3); });
+  const Grid out = aligned_window(g10, 123, 45);
+  ReadInfo info;
+  const auto r = read_band<std::uint16_t>({"item", "B02", p.string(), {}}, out, Resampling::Bilinear, {}, &info);
+  EXPECT_FALSE(info.warped);
+  EXPECT_EQ(info.attempts, 1);
+  for (int y = 0; y < out.height; ++y)
+    for (int x = 0; x < out.width; ++x) ASSERT_EQ(r.at(0, y, x), 1 + (x + 123) * 7 + (y + 45) * 3) << x << "," << y;
+}
+
+TEST(Reader, WindowOutsideTheFileIsNodata) {
+  TempDir tmp;
+  const Grid g10 = tile_grid(32633, 600000, 5700000, 10);
+  const fs::path p = tmp.path / "B04.tif";
+  write_tif<std::uint16_t>(p, g10, [](int c, int r) { return std::uint16_t(100 + (c + r) % 50); });
+  // 30 columns to the left of and 20 rows above the tile.
+  const Grid out = aligned_window(g10, -30, -20, 100, 80);
+  ReadInfo info;
+  const auto r = read_band<std::uint16_t>({"item", "B04", p.string(), {}}, out, Resampling::Bilinear, {}, &info);
+  EXPECT_FALSE(info.warped);
+  for (int y = 0; y < out.height; ++y)
+    for (int x = 0; x < out.width; ++x) {
+      const bool inside = x >= 30 && y >= 20;
+      ASSERT_EQ(r.at(0, y, x), inside ? 100 + (x - 30 + y - 20) % 50 : 0) << x << "," << y;
+    }
+  // Entirely outside: all nodata, no error.
+  const auto far = read_band<std::uint16_t>({"item", "B04", p.string(), {}}, aligned_window(g10, 2000, 0, 10, 10),
+                                            Resampling::Bilinear);
+  for (auto v : far.data) ASSERT_EQ(v, 0);
+}
+
+TEST(Reader, TwentyAndSixtyMetreBandsMatchGdalWarp) {
+  TempDir tmp;
+  for (int res : {20, 60}) {
+    const Grid src = tile_grid(32633, 600000, 5700000, res);
+    const fs::path p = tmp.path / ("band" + std::to_string(res) + ".tif");
+    write_tif<std::uint16_t>(p, src, [&](int c, int r) -> std::uint16_t {
+      const double x = src.transform[0] + (c + 0.5) * res, y = src.transform[3] - (r + 0.5) * res;
+      if (c < 7 && r > 20) return 0;  // a nodata corner: blending must leave it out
+      return field(x, y, 3);
+    });
+    const Grid g10 = tile_grid(32633, 600000, 5700000, 10);
+    // A window touching the nodata corner and the tile edge, and one in the interior at an odd
+    // offset (not on the coarse grid's pixel edges).
+    for (const Grid& out : {aligned_window(g10, 0, 150, 300, 250), aligned_window(g10, 333, 217, 201, 133)}) {
+      ReadInfo info;
+      const auto r = read_band<std::uint16_t>({"item", "B05", p.string(), {}}, out, Resampling::Bilinear, {}, &info);
+      EXPECT_TRUE(info.warped);
+      const auto ref = gdalwarp_reference<std::uint16_t>(p.string(), out, "bilinear");
+      ASSERT_EQ(ref.size(), r.data.size());
+      int differ = 0, zeros = 0;
+      for (std::size_t i = 0; i < ref.size(); ++i) {
+        differ += ref[i] != r.data[i];
+        zeros += r.data[i] == 0;
+      }
+      EXPECT_EQ(differ, 0) << res << " m";
+      if (out.transform[0] == 600000) {
+        EXPECT_GT(zeros, 0);
+      }  // the nodata corner stays nodata
+    }
+  }
+}
+
+TEST(Reader, SclIsResampledNearest) {
+  TempDir tmp;
+  const Grid src = tile_grid(32633, 600000, 5700000, 20);
+  const fs::path p = tmp.path / "SCL.tif";
+  write_tif<std::uint8_t>(p, src, [](int c, int r) { return std::uint8_t((c / 3 + r / 5) % 12); });
+  const Grid out = aligned_window(tile_grid(32633, 600000, 5700000, 10), 11, 7, 150, 120);
+  const auto r = read_band<std::uint8_t>({"item", "SCL", p.string(), {}}, out, Resampling::Nearest);
+  // Nearest from 20 m to an aligned 10 m grid: each 10 m pixel takes the 20 m pixel it lies in.
+  for (int y = 0; y < out.height; ++y)
+    for (int x = 0; x < out.width; ++x) {
+      const int c = (x + 11) / 2, rr = (y + 7) / 2;
+      ASSERT_EQ(r.at(0, y, x), (c / 3 + rr / 5) % 12) << x << "," << y;
+    }
+  EXPECT_EQ(gdalwarp_reference<std::uint8_t>(p.string(), out, "near"), r.data);
+}
+
+TEST(Reader, GridInAnotherUtmZoneIsWarpedLikeGdalWarp) {
+  TempDir tmp;
+  // A tile in zone 33 near its eastern edge (about 18.9 E at 50.5 N), read onto a zone 34 grid.
+  const Grid src = tile_grid(32633, 780000, 5600040, 20);
+  const fs::path p = tmp.path / "B11.tif";
+  write_tif<std::uint16_t>(p, src, [&](int c, int r) {
+    return field(src.transform[0] + (c + 0.5) * 20, src.transform[3] - (r + 0.5) * 20, 10);
+  });
+  // The zone 34 grid covering the middle of the tile.
+  Grid out;
+  out.epsg = 32634;
+  {
+    OGRSpatialReferenceH a = OSRNewSpatialReference(nullptr), b = OSRNewSpatialReference(nullptr);
+    OSRImportFromEPSG(a, 32633);
+    OSRImportFromEPSG(b, 32634);
+    OSRSetAxisMappingStrategy(a, OAMS_TRADITIONAL_GIS_ORDER);
+    OSRSetAxisMappingStrategy(b, OAMS_TRADITIONAL_GIS_ORDER);
+    OGRCoordinateTransformationH t = OCTNewCoordinateTransformation(a, b);
+    double x = 782000, y = 5597000;
+    ASSERT_TRUE(OCTTransform(t, 1, &x, &y, nullptr));
+    out.transform = {std::floor(x / 10) * 10, 10, 0, std::floor(y / 10) * 10, 0, -10};
+    out.width = 180;
+    out.height = 160;
+    OCTDestroyCoordinateTransformation(t);
+    OSRRelease(a);
+    OSRRelease(b);
+  }
+  ReadInfo info;
+  const auto r = read_band<std::uint16_t>({"item", "B11", p.string(), {}}, out, Resampling::Bilinear, {}, &info);
+  EXPECT_TRUE(info.warped);
+  const auto ref = gdalwarp_reference<std::uint16_t>(p.string(), out, "bilinear");
+  ASSERT_EQ(ref.size(), r.data.size());
+  int differ = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) differ += ref[i] != r.data[i];
+  EXPECT_EQ(differ, 0);
+  for (auto v : r.data) ASSERT_NE(v, 0);  // fully inside the tile
+}
+
+TEST(Reader, FootprintEdgeStaysNodataWithoutBlending) {
+  TempDir tmp;
+  const Grid src = tile_grid(32633, 600000, 5700000, 20);
+  const fs::path p = tmp.path / "B06.tif";
+  // Valid data (constant 1234) only east of a diagonal swath edge.
+  write_tif<std::uint16_t>(p, src, [](int c, int r) { return std::uint16_t(c > r / 2 + 40 ? 1234 : 0); });
+  const Grid out = aligned_window(tile_grid(32633, 600000, 5700000, 10), 0, 0, 300, 300);
+  const auto r = read_band<std::uint16_t>({"item", "B06", p.string(), {}}, out, Resampling::Bilinear);
+  int zeros = 0, valid = 0;
+  for (auto v : r.data) {
+    ASSERT_TRUE(v == 0 || v == 1234) << v;  // never a blend of data and nodata
+    (v == 0 ? zeros : valid)++;
+  }
+  EXPECT_GT(zeros, 1000);
+  EXPECT_GT(valid, 1000);
+}
+
+TEST(Reader, FailureNamesAssetAndItemAndHidesToken) {
+  TempDir tmp;
+  const Grid out = aligned_window(tile_grid(32633, 600000, 5700000, 10), 0, 0, 10, 10);
+  try {
+    read_band<std::uint16_t>({"S2X_ITEM", "B03", (tmp.path / "missing.tif").string(), {}}, out, Resampling::Bilinear);
+    FAIL() << "expected DataError";
+  } catch (const DataError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("B03"), std::string::npos) << m;
+    EXPECT_NE(m.find("S2X_ITEM"), std::string::npos) << m;
+  }
+  // A corrupt file.
+  std::ofstream(tmp.path / "bad.tif") << "not a tiff";
+  EXPECT_THROW(read_band<std::uint16_t>({"i", "B03", (tmp.path / "bad.tif").string(), {}}, out, Resampling::Bilinear),
+               DataError);
+  // A remote href that cannot be reached: retried a bounded number of times, token not shown.
+  ReadOptions o;
+  o.retry_backoff = std::chrono::milliseconds(1);
+  o.timeout = std::chrono::seconds(5);
+  int resigned = 0;
+  BandSource remote{"S2X_ITEM", "B03", "http://127.0.0.1:9/blob/B03.tif?st=2023&se=2099&sig=SECRETSIG", [&] {
+                      ++resigned;
+                      return std::string("http://127.0.0.1:9/blob/B03.tif?sig=SECRET2");
+                    }};
+  ReadInfo info;
+  try {
+    read_band<std::uint16_t>(remote, out, Resampling::Bilinear, o, &info);
+    FAIL() << "expected DataError";
+  } catch (const DataError& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.find("SECRET"), std::string::npos) << m;
+    EXPECT_NE(m.find("http://127.0.0.1:9/blob/B03.tif"), std::string::npos) << m;
+  }
+  EXPECT_LE(info.attempts, o.max_attempts + o.max_resigns);
+  EXPECT_LE(resigned, o.max_resigns);
+}
+
+TEST(GdalEnv, RedactsQueryStrings) {
+  EXPECT_EQ(redact_urls("HTTP error on https://a.blob.core.windows.net/c/B02.tif?st=1&se=2&sig=abc%3D: 403"),
+            "HTTP error on https://a.blob.core.windows.net/c/B02.tif 403");  // the token may hold colons
+  EXPECT_EQ(redact_urls("/vsicurl/http://h/x.tif?sig=zz failed"), "/vsicurl/http://h/x.tif failed");
+  EXPECT_EQ(redact_urls("no url here"), "no url here");
+  EXPECT_EQ(redact_urls("token st=1&sig=abc&sv=2 leaked").find("abc"), std::string::npos);
+}
+
+TEST(GdalEnv, ConfiguresOnceAndCapturesErrorsPerThread) {
+  configure_gdal();
+  EXPECT_FALSE(configure_gdal(GdalOptions{}));  // the first configuration stays
+  EXPECT_STREQ(CPLGetConfigOption("GDAL_HTTP_MULTIRANGE", ""), "SERIAL");
+  EXPECT_STREQ(CPLGetConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", ""), "EMPTY_DIR");
+  EXPECT_EQ(CPLGetConfigOption("CPL_VSIL_CURL_USE_HEAD", nullptr), nullptr);
+  ErrorCapture errors;
+  CPLError(CE_Failure, CPLE_HttpResponse, "HTTP response code on https://x/y.tif?sig=S: 403");
+  EXPECT_TRUE(errors.has_failure());
+  EXPECT_EQ(errors.http_status(), 403);
+  EXPECT_EQ(errors.failure_text().find("sig"), std::string::npos);
+  EXPECT_FALSE(gdal_version().empty());
+}
+
+TEST(Reader, BigEarthNetTwentyMetreBandMatchesGdalWarp) {
+  const fs::path root = fs::path(S2PREP_SHARED_DIR) / "fixtures" / "bigearthnet";
+  if (!fs::exists(root)) GTEST_SKIP() << "no ../shared/fixtures/bigearthnet";
+  int checked = 0;
+  for (const auto& patch : fs::directory_iterator(root)) {
+    const std::string name = patch.path().filename().string();
+    const fs::path b02 = patch.path() / (name + "_B02.tif");
+    if (!fs::exists(b02)) continue;
+    Ds ds(GDALOpen(b02.c_str(), GA_ReadOnly));
+    ASSERT_TRUE(ds);
+    Grid g;
+    GDALGetGeoTransform(ds.get(), g.transform.data());
+    g.width = GDALGetRasterXSize(ds.get());
+    g.height = GDALGetRasterYSize(ds.get());
+    g.epsg = std::atoi(OSRGetAuthorityCode(GDALGetSpatialRef(ds.get()), nullptr));
+    // B02 onto its own grid: pixel for pixel.
+    ReadInfo info;
+    const auto same = read_band<std::uint16_t>({name, "B02", b02.string(), {}}, g, Resampling::Bilinear, {}, &info);
+    EXPECT_FALSE(info.warped);
+    EXPECT_EQ(same.data, read_all<std::uint16_t>(b02));
+    for (const char* band : {"B05", "B8A", "B11", "B01"}) {
+      const fs::path p = patch.path() / (name + "_" + band + ".tif");
+      const auto r = read_band<std::uint16_t>({name, band, p.string(), {}}, g, Resampling::Bilinear, {}, &info);
+      EXPECT_TRUE(info.warped);
+      EXPECT_EQ(r.data, gdalwarp_reference<std::uint16_t>(p.string(), g, "bilinear")) << name << " " << band;
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 0);
+}
