@@ -1,5 +1,6 @@
 #include "geo/geometry.hpp"
 
+#include <cpl_error.h>
 #include <fmt/format.h>
 #include <geos_c.h>
 #include <ogr_spatialref.h>
@@ -75,6 +76,23 @@ GEOSGeometry* robust_binary(const GEOSGeometry* a, const GEOSGeometry* b, Op op,
   Geometry vb = Geometry::adopt(check(GEOSMakeValid_r(H(), b), "make valid"));
   return check(op(H(), va.get(), vb.get()), what);
 }
+
+// GDAL would print its own error to stderr besides our exception; keep it quiet (this thread
+// only, for this call) and put its text into the exception instead.
+class QuietGdalErrors {
+ public:
+  QuietGdalErrors() {
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    CPLErrorReset();
+  }
+  ~QuietGdalErrors() { CPLPopErrorHandler(); }
+  QuietGdalErrors(const QuietGdalErrors&) = delete;
+  QuietGdalErrors& operator=(const QuietGdalErrors&) = delete;
+  std::string last() const {
+    const char* m = CPLGetLastErrorMsg();
+    return m && *m ? fmt::format(" ({})", m) : std::string();
+  }
+};
 
 }  // namespace
 
@@ -239,13 +257,14 @@ Geometry Geometry::transformed(const Transformer& t) const {
   auto callback = [](double* x, double* y, void* user) -> int {
     auto* s = static_cast<State*>(user);
     try {
-      s->t->transform(*x, *y);
+      s->t->transform_unguarded(*x, *y);
       return 1;
     } catch (const std::exception& e) {
       s->error = e.what();
       return 0;
     }
   };
+  QuietGdalErrors quiet;  // once for all points: pushing a handler per point doubles the cost
   GEOSGeometry* g = GEOSGeom_transformXY_r(H(), geom_, callback, &state);
   if (!g) {
     context().take_error();
@@ -285,8 +304,9 @@ struct Transformer::Impl {
 namespace {
 
 void set_crs(OGRSpatialReference& srs, const std::string& text) {
+  QuietGdalErrors quiet;
   if (srs.SetFromUserInput(text.c_str()) != OGRERR_NONE) {
-    throw Error(fmt::format("Unknown coordinate reference system '{}'.", text));
+    throw Error(fmt::format("Unknown coordinate reference system '{}'{}.", text, quiet.last()));
   }
   // EPSG:4326 is lat/lon in its official axis order; everything here is x=lon, y=lat.
   srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
@@ -298,9 +318,11 @@ Transformer::Transformer(const std::string& from, const std::string& to)
     : impl_(std::make_unique<Impl>()) {
   set_crs(impl_->from, from);
   set_crs(impl_->to, to);
+  QuietGdalErrors quiet;
   impl_->ct.reset(OGRCreateCoordinateTransformation(&impl_->from, &impl_->to));
   if (!impl_->ct) {
-    throw Error(fmt::format("No coordinate transformation from '{}' to '{}'.", from, to));
+    throw Error(
+        fmt::format("No coordinate transformation from '{}' to '{}'{}.", from, to, quiet.last()));
   }
   impl_->description = fmt::format("from '{}' to '{}'", from, to);
 }
@@ -310,6 +332,11 @@ Transformer::Transformer(Transformer&&) noexcept = default;
 Transformer& Transformer::operator=(Transformer&&) noexcept = default;
 
 void Transformer::transform(double& x, double& y) const {
+  QuietGdalErrors quiet;
+  transform_unguarded(x, y);
+}
+
+void Transformer::transform_unguarded(double& x, double& y) const {
   const double x0 = x, y0 = y;
   int ok = 0;
   if (!impl_->ct->Transform(1, &x, &y, nullptr, &ok) || !ok || !std::isfinite(x) ||

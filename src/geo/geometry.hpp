@@ -90,6 +90,9 @@ class Transformer {
   }
 
  private:
+  friend class Geometry;
+  void transform_unguarded(double& x, double& y) const;  // GDAL errors not silenced
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

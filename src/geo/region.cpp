@@ -145,8 +145,10 @@ std::string feature_label(const nlohmann::json& feature, size_t index, const std
       }
     }
   }
-  return name.empty() ? fmt::format("Feature {} of {}", index + 1, source)
-                      : fmt::format("Feature {} (\"{}\") of {}", index + 1, name, source);
+  std::string of = source;  // "The inline geometry" -> "the inline geometry"
+  if (!of.empty()) of[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(of[0])));
+  return name.empty() ? fmt::format("Feature {} of {}", index + 1, of)
+                      : fmt::format("Feature {} (\"{}\") of {}", index + 1, name, of);
 }
 
 Geometry feature_geometry(const nlohmann::json& feature, const std::string& label) {

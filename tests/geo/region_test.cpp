@@ -156,7 +156,8 @@ TEST(Region, FeatureErrorsNameTheFeature) {
       {"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":
         [[[0,0],[2,0],[2,2],[0,2],[0,0]]]}},
       {"type":"Feature","id":"north field","properties":{},"geometry":null}]})"),
-              AllOf(HasSubstr("Feature 2"), HasSubstr("north field"), HasSubstr("no geometry")));
+              AllOf(HasSubstr("Feature 2 (\"north field\") of the inline geometry"),
+                    HasSubstr("no geometry")));
   EXPECT_THAT(parse_error(R"({"type":"FeatureCollection","features":[
       {"type":"Feature","properties":{"name":"road"},
        "geometry":{"type":"LineString","coordinates":[[0,0],[1,1]]}}]})"),
