@@ -14,7 +14,8 @@
 namespace s2prep::mask {
 namespace {
 
-using testing::model;
+using testing::model_path;
+const auto& model = model_path;
 
 std::string load_error(const std::filesystem::path& file, ModelKind kind) {
   try {

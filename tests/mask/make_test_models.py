@@ -39,19 +39,28 @@ def linear_shadow_weights():
 
 
 def spatial_cloud_weights():
-    # 3x3 kernel, zero padding 1: a pixel's logits depend on its neighbours, so chip borders
-    # (where neighbours are zero padding) change the result and stitching errors show.
+    # 3x3 kernel dilated by SPATIAL_DILATION with matching zero padding: a pixel's logits depend
+    # on pixels 200 px away, which fall outside some chips (zero padding there), so the value
+    # depends on which chip a pixel is taken from and stitching errors show.
     w = np.zeros((2, BANDS, 3, 3), dtype=np.float32)
     for c in range(2):
         for b in range(BANDS):
             for ky in range(3):
                 for kx in range(3):
-                    w[c, b, ky, kx] = 0.00002 * ((c + 1) * (b + 1) - 2 * ky + kx - 6)
+                    # zero-mean mixed-sign weights keep the softmax away from saturation
+                    if c == 0:
+                        w[c, b, ky, kx] = 0.00003 * (((b * 5 + ky + kx * 2) % 7) - 3)
+                    else:
+                        w[c, b, ky, kx] = 0.00005 * (((b * 7 + ky * 3 + kx * 5) % 11) - 5)
     bias = np.array([0.1, -0.1], dtype=np.float32)
     return w, bias
 
 
-def conv_model(path, w, bias, in_shape, pads=(0, 0, 0, 0), out_channels=None, batch="1"):
+SPATIAL_DILATION = 200
+
+
+def conv_model(path, w, bias, in_shape, pads=(0, 0, 0, 0), out_channels=None, batch="1",
+               dilation=1):
     k = w.shape[2]
     c_out = w.shape[0] if out_channels is None else out_channels
     in_dims = list(in_shape)
@@ -62,7 +71,7 @@ def conv_model(path, w, bias, in_shape, pads=(0, 0, 0, 0), out_channels=None, ba
     x = helper.make_tensor_value_info("input", TensorProto.FLOAT, in_dims)
     y = helper.make_tensor_value_info("output", TensorProto.FLOAT, out_dims)
     node = helper.make_node("Conv", ["input", "weight", "bias"], ["output"],
-                            kernel_shape=[k, k], pads=list(pads))
+                            kernel_shape=[k, k], pads=list(pads), dilations=[dilation, dilation])
     graph = helper.make_graph([node], "s2prep_test_model", [x], [y],
                               [numpy_helper.from_array(w, "weight"),
                                numpy_helper.from_array(bias, "bias")])
@@ -82,7 +91,8 @@ def main():
     conv_model(p("cloud_linear.onnx"), w, b, full)
     conv_model(p("cloud_linear_dynbatch.onnx"), w, b, full, batch="N")
     w, b = spatial_cloud_weights()
-    conv_model(p("cloud_spatial.onnx"), w, b, full, pads=(1, 1, 1, 1))
+    d = SPATIAL_DILATION
+    conv_model(p("cloud_spatial.onnx"), w, b, full, pads=(d, d, d, d), dilation=d)
     w, b = linear_shadow_weights()
     conv_model(p("shadow_linear.onnx"), w, b, full)
 

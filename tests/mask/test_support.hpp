@@ -42,7 +42,7 @@ class GeneratedModels {
   std::filesystem::path dir_;
 };
 
-inline std::filesystem::path model(const std::string& name) { return GeneratedModels::dir() / name; }
+inline std::filesystem::path model_path(const std::string& name) { return GeneratedModels::dir() / name; }
 
 // The weights of make_test_models.py, re-evaluated here.
 inline double linear_cloud_w(int c, int b) {
@@ -52,7 +52,8 @@ inline double linear_cloud_bias(int c) { return c == 0 ? 0.25 : -0.5; }
 inline double linear_shadow_w(int b) { return 0.5 * (b - 5.5) / 5.5 + 0.1 * (b % 2); }
 inline double linear_shadow_bias() { return -0.3; }
 inline double spatial_cloud_w(int c, int b, int ky, int kx) {
-  return 0.00002 * ((c + 1) * (b + 1) - 2 * ky + kx - 6);
+  return c == 0 ? 0.00003 * (((b * 5 + ky + kx * 2) % 7) - 3)
+                : 0.00005 * (((b * 7 + ky * 3 + kx * 5) % 11) - 5);
 }
 inline double spatial_cloud_bias(int c) { return c == 0 ? 0.1 : -0.1; }
 
