@@ -106,8 +106,7 @@ ByteRaster merge_mask(const MergeInputs& in, const MergeOptions& options) {
 
   if (options.min_area > 0) {
     set_small_components(mask, options.min_area, mask, 0);
-    cv::Mat clear = (mask == 0) & valid;  // 255 / 0
-    clear /= 255;
+    const cv::Mat clear = (mask == 0) & valid;  // 255 & 1: 0/1
     set_small_components(clear, options.min_area, mask, 1);
   }
 
