@@ -22,7 +22,10 @@ class Context {
     GEOSContext_setErrorMessageHandler_r(handle_, &Context::on_error, this);
     GEOSContext_setNoticeMessageHandler_r(handle_, &Context::on_notice, nullptr);
   }
-  ~Context() { GEOS_finish_r(handle_); }
+  ~Context() {
+    finished_ = true;
+    GEOS_finish_r(handle_);
+  }
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
@@ -34,6 +37,11 @@ class Context {
     return e;
   }
 
+  // Set once this thread's context is gone. A trivially destructible thread_local, so it stays
+  // readable while objects destroyed after the context (the main thread's function-local
+  // statics) still hold geometries.
+  static thread_local bool finished_;
+
  private:
   static void on_error(const char* message, void* self) {
     static_cast<Context*>(self)->last_error_ = message ? message : "";
@@ -44,12 +52,28 @@ class Context {
   std::string last_error_;
 };
 
+thread_local bool Context::finished_ = false;
+
 Context& context() {
   thread_local Context ctx;
   return ctx;
 }
 
 GEOSContextHandle_t H() { return context().handle(); }
+
+// Geometries that outlive their thread's context (e.g. function-local statics, destroyed after
+// the main thread's thread_locals) are freed through a short-lived context: GEOS geometries are
+// not tied to the context that made them, only the calls need one.
+void destroy(GEOSGeometry* g) {
+  if (!g) return;
+  if (!Context::finished_) {
+    GEOSGeom_destroy_r(H(), g);
+    return;
+  }
+  GEOSContextHandle_t h = GEOS_init_r();
+  GEOSGeom_destroy_r(h, g);
+  GEOS_finish_r(h);
+}
 
 // Throws Error for a GEOS call that returned nothing (GEOS's own message included).
 GEOSGeometry* check(GEOSGeometry* g, const char* what) {
@@ -107,7 +131,7 @@ Geometry::Geometry(const Geometry& other)
 Geometry& Geometry::operator=(const Geometry& other) {
   if (this != &other) {
     GEOSGeometry* copy = check(GEOSGeom_clone_r(H(), other.geom_), "clone");
-    if (geom_) GEOSGeom_destroy_r(H(), geom_);
+    destroy(geom_);
     geom_ = copy;
   }
   return *this;
@@ -117,16 +141,14 @@ Geometry::Geometry(Geometry&& other) noexcept : geom_(other.geom_) { other.geom_
 
 Geometry& Geometry::operator=(Geometry&& other) noexcept {
   if (this != &other) {
-    if (geom_) GEOSGeom_destroy_r(H(), geom_);
+    destroy(geom_);
     geom_ = other.geom_;
     other.geom_ = nullptr;
   }
   return *this;
 }
 
-Geometry::~Geometry() {
-  if (geom_) GEOSGeom_destroy_r(H(), geom_);
-}
+Geometry::~Geometry() { destroy(geom_); }
 
 Geometry Geometry::adopt(GEOSGeometry* g) { return Geometry(check(g, "adopt")); }
 
