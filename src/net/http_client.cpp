@@ -228,8 +228,8 @@ Attempt perform(CURL* h, const HttpRequest& request, const HttpOptions& options)
 }
 
 std::string advice_for(int status, CURLcode code) {
-  if (status == 429) return "the service is rate-limiting; wait a few minutes and try again";
-  if (status >= 500) return "the service is unavailable or overloaded; try again later";
+  if (status == 429) return "the service is rate-limiting, wait a few minutes and try again";
+  if (status >= 500) return "the service is unavailable or overloaded, try again later";
   if (code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_CONNECT) {
     return "check the URL and the network connection";
   }

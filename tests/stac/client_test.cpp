@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -12,6 +11,7 @@
 #include <thread>
 
 #include "core/errors.hpp"
+#include "scripted_server.hpp"
 #include "test_server.hpp"
 
 namespace s2prep::stac {
@@ -55,53 +55,6 @@ SearchRequest basic_request(int limit = 10) {
   r.limit = limit;
   return r;
 }
-
-// A server whose every answer a test scripts, for responses the shared test server never gives
-// (malformed documents, a paging loop, replays of recorded pages).
-class ScriptedServer {
- public:
-  struct Answer {
-    int status = 200;
-    std::string body;
-  };
-  using Handler = std::function<Answer(const std::string& method, const std::string& target,
-                                       const std::string& body)>;
-
-  explicit ScriptedServer(Handler handler) : handler_(std::move(handler)) {
-    auto route = [this](const httplib::Request& req, httplib::Response& res) {
-      Answer answer;
-      {
-        std::lock_guard lock(mutex_);
-        bodies_.push_back(req.body);
-        answer = handler_(req.method, req.target, req.body);
-      }
-      res.status = answer.status;
-      res.set_content(answer.body, "application/geo+json");
-    };
-    server_.Get(".*", route);
-    server_.Post(".*", route);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(1ms);
-  }
-  ~ScriptedServer() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::vector<std::string> bodies() const {
-    std::lock_guard lock(mutex_);
-    return bodies_;
-  }
-
- private:
-  Handler handler_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-  mutable std::mutex mutex_;
-  std::vector<std::string> bodies_;
-};
 
 std::string error_of(StacClient& client, const SearchRequest& request) {
   try {

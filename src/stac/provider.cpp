@@ -1,0 +1,86 @@
+#include "stac/provider.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "core/bands.hpp"
+#include "core/errors.hpp"
+
+namespace s2prep::stac {
+namespace {
+
+constexpr double kReflectanceScale = 1e-4;  // DN = 10000 * reflectance
+constexpr double kBaselineOffsetDn = 1000;  // BOA_ADD_OFFSET of baseline >= 04.00
+
+// The Earth Search key of a band: its eo common name, "scl" for the classification layer.
+std::optional<std::string> common_name_key(std::string_view band) {
+  if (band == "SCL") return std::string("scl");
+  const int index = band_index(band);
+  if (index < 0) return std::nullopt;
+  return std::string(kBands[index].common_name);
+}
+
+}  // namespace
+
+std::string_view provider_name(Provider provider) {
+  switch (provider) {
+    case Provider::kPlanetaryComputer:
+      return "Planetary Computer";
+    case Provider::kEarthSearch:
+      return "Earth Search";
+    case Provider::kUnknown:
+      break;
+  }
+  return "unknown provider";
+}
+
+Provider detect_provider(const Item& item) {
+  if (item.assets.count("B04") || item.assets.count("SCL")) return Provider::kPlanetaryComputer;
+  if (item.assets.count("red") || item.assets.count("scl")) return Provider::kEarthSearch;
+  return Provider::kUnknown;
+}
+
+std::optional<std::string> band_asset_key(const Item& item, std::string_view band) {
+  if (band != "SCL" && band_index(band) < 0) return std::nullopt;
+  const std::string exact(band);
+  if (item.assets.count(exact)) return exact;
+  if (auto common = common_name_key(band); common && item.assets.count(*common)) return common;
+  return std::nullopt;
+}
+
+const Asset& band_asset(const Item& item, std::string_view band) {
+  if (auto key = band_asset_key(item, band)) return item.assets.at(*key);
+  throw DataError(fmt::format(
+      "STAC item {} has no asset for band {} (looked for \"{}\"{}); the "
+      "collection is not Sentinel-2 L2A as s2prep expects it.",
+      item.id, band, band,
+      common_name_key(band) ? " and \"" + *common_name_key(band) + "\"" : std::string()));
+}
+
+Radiometry radiometry(const Item& item, std::string_view band) {
+  Radiometry r;
+  if (auto key = band_asset_key(item, band)) {
+    const Asset& asset = item.assets.at(*key);
+    r.declared_scale = asset.scale;
+    r.declared_offset = asset.offset;
+  }
+  if (r.declared_offset) {
+    // value = DN * scale + offset; on the common scale value = DN' * 1e-4, so
+    // DN' = DN + offset / 1e-4 when the declared scale is 1e-4 (it always is for L2A bands).
+    const double scale = r.declared_scale.value_or(kReflectanceScale);
+    r.dn_offset = std::abs(scale) > 0 ? -*r.declared_offset / scale : 0;
+    // Guard against float noise (-0.1 / 0.0001 = 999.9999999999999).
+    r.dn_offset = std::round(r.dn_offset * 1e6) / 1e6;
+    r.source = Radiometry::Source::kDeclared;
+    return r;
+  }
+  const auto baseline = item.baseline();
+  if (baseline && *baseline >= 4.0) {
+    r.dn_offset = kBaselineOffsetDn;
+    r.source = Radiometry::Source::kBaseline;
+  }
+  return r;
+}
+
+}  // namespace s2prep::stac

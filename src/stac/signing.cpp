@@ -1,0 +1,154 @@
+#include "stac/signing.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/errors.hpp"
+#include "core/time.hpp"
+
+namespace s2prep::stac {
+namespace {
+
+using nlohmann::json;
+using std::chrono::system_clock;
+
+// Collection ids are plain ([a-z0-9-]); anything else would change the URL's meaning.
+std::string path_segment(const std::string& collection) {
+  std::string out;
+  for (unsigned char c : collection) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+struct TokenCache::Entry {
+  std::mutex mutex;  // held while fetching, so concurrent signers wait for one fetch
+  std::string token;
+  system_clock::time_point refresh_at{};  // expiry less the safety margin
+};
+
+TokenCache::TokenCache(net::HttpClient& http, std::string token_base_url,
+                       std::optional<std::string> subscription_key, TokenCacheOptions options)
+    : http_(http),
+      base_url_(std::move(token_base_url)),
+      key_(std::move(subscription_key)),
+      options_(std::move(options)),
+      enabled_(!base_url_.empty() && base_url_ != "none") {
+  while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
+  if (key_ && key_->empty()) key_.reset();
+  if (!options_.now) options_.now = [] { return system_clock::now(); };
+}
+
+TokenCache::~TokenCache() = default;
+
+std::shared_ptr<TokenCache::Entry> TokenCache::entry(const std::string& collection) {
+  std::lock_guard lock(mutex_);
+  auto& e = entries_[collection];
+  if (!e) e = std::make_shared<Entry>();
+  return e;
+}
+
+int TokenCache::fetch_count() const {
+  std::lock_guard lock(mutex_);
+  return fetches_;
+}
+
+void TokenCache::invalidate(const std::string& collection) {
+  const auto e = entry(collection);
+  std::lock_guard lock(e->mutex);
+  e->token.clear();
+  e->refresh_at = {};
+}
+
+std::string TokenCache::token(const std::string& collection) {
+  if (!enabled_) return {};
+  const auto e = entry(collection);
+  std::lock_guard lock(e->mutex);
+  const auto now = options_.now();
+  if (e->token.empty() || now >= e->refresh_at) {
+    system_clock::time_point expiry;
+    std::string fresh = fetch(collection, expiry);
+    // A token that lives less than twice the margin is refreshed at half its life instead, so
+    // a short-lived token is still reused rather than fetched for every href.
+    const auto life = std::max(system_clock::duration::zero(), expiry - options_.now());
+    const auto margin = std::min<system_clock::duration>(options_.refresh_margin, life / 2);
+    e->token = std::move(fresh);
+    e->refresh_at = expiry - margin;
+  }
+  return e->token;
+}
+
+std::string TokenCache::sign(const std::string& href, const std::string& collection) {
+  if (!enabled_) return href;
+  const std::string t = token(collection);
+  return href + (href.find('?') == std::string::npos ? "?" : "&") + t;
+}
+
+std::string TokenCache::fetch(const std::string& collection, system_clock::time_point& expiry) {
+  const std::string url = base_url_ + "/" + path_segment(collection);
+  net::Headers headers;
+  if (key_) headers.emplace_back("Ocp-Apim-Subscription-Key", *key_);
+  // 429 (the service's answer under load) is retried by the client, honouring Retry-After.
+  const net::HttpResponse response = http_.get(url, headers);
+  {
+    std::lock_guard lock(mutex_);
+    ++fetches_;
+  }
+  if (response.status == 401 || response.status == 403) {
+    throw RemoteError(
+        fmt::format("The token service at {} refused to sign collection {} (HTTP {}); {}.",
+                    net::redact_url(url), collection, response.status,
+                    key_ ? "check the subscription key given by --pc-key or PC_SDK_SUBSCRIPTION_KEY"
+                         : "give a subscription key with --pc-key or PC_SDK_SUBSCRIPTION_KEY"),
+        net::redact_url(url), response.status);
+  }
+  net::require_success(response, url,
+                       fmt::format("The token service for collection {}", collection),
+                       "check --token-url, or pass --token-url none when blobs need no signing");
+
+  // The body holds the token: never quote it in a message.
+  const auto bad = [&](std::string_view what) {
+    return RemoteError(fmt::format("The token service at {} answered {} for collection {}; check "
+                                   "--token-url.",
+                                   net::redact_url(url), what, collection),
+                       net::redact_url(url), response.status);
+  };
+  json doc;
+  try {
+    doc = json::parse(response.body);
+  } catch (const json::parse_error&) {
+    throw bad("something that is not JSON");
+  }
+  if (!doc.is_object() || !doc.contains("token") || !doc["token"].is_string() ||
+      doc["token"].get_ref<const std::string&>().empty()) {
+    throw bad("without a token");
+  }
+  std::string token = doc["token"].get<std::string>();
+  while (!token.empty() && (token.front() == '?' || token.front() == '&')) token.erase(0, 1);
+
+  const auto now = options_.now();
+  expiry = now + options_.default_lifetime;
+  if (doc.contains("msft:expiry") && doc["msft:expiry"].is_string()) {
+    if (auto t = parse_time(doc["msft:expiry"].get<std::string>())) {
+      expiry = system_clock::time_point(
+          std::chrono::duration_cast<system_clock::duration>(t->time_since_epoch()));
+    } else {
+      spdlog::warn("The token service at {} gave an unreadable msft:expiry; assuming {} s.",
+                   net::redact_url(url), options_.default_lifetime.count());
+    }
+  }
+  spdlog::debug("Fetched a SAS token for collection {}, valid until {}", collection,
+                format_time(std::chrono::time_point_cast<std::chrono::microseconds>(expiry)));
+  return token;
+}
+
+}  // namespace s2prep::stac

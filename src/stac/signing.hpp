@@ -1,0 +1,71 @@
+#pragma once
+// Planetary Computer SAS signing: one token per collection from the token service, cached and
+// refreshed before it expires. The subscription key and the tokens are secrets: they never
+// appear in logs or exception messages (URLs are reported through net::redact_url, and the
+// token service URL itself carries neither).
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "net/http_client.hpp"
+
+namespace s2prep::stac {
+
+struct TokenCacheOptions {
+  // Refresh a token this long before its msft:expiry, so a download that starts with it finishes
+  // before it lapses.
+  std::chrono::seconds refresh_margin{300};
+  // Used when the service gives no readable msft:expiry.
+  std::chrono::seconds default_lifetime{600};
+  // The clock (tests move it).
+  std::function<std::chrono::system_clock::time_point()> now;
+};
+
+// Thread-safe: reader threads sign concurrently; one fetch per collection at a time.
+class TokenCache {
+ public:
+  // token_base_url: e.g. ".../api/sas/v1/token"; the collection is appended as a path segment.
+  // "none" (or empty) disables signing: sign() returns hrefs unchanged.
+  TokenCache(net::HttpClient& http, std::string token_base_url,
+             std::optional<std::string> subscription_key = std::nullopt,
+             TokenCacheOptions options = {});
+  ~TokenCache();
+  TokenCache(const TokenCache&) = delete;
+  TokenCache& operator=(const TokenCache&) = delete;
+
+  bool enabled() const { return enabled_; }
+
+  // The href with the collection's token appended ("?" + token, or "&" + token when the href
+  // already has a query). Throws RemoteError (without any secret) when no token can be had.
+  std::string sign(const std::string& href, const std::string& collection);
+
+  // The current token of a collection (fetching one when needed); empty when disabled.
+  std::string token(const std::string& collection);
+
+  // Drops the collection's token, e.g. after a blob answered 403; the next sign() fetches anew.
+  void invalidate(const std::string& collection);
+
+  // Tokens fetched from the service so far (for tests and progress reports).
+  int fetch_count() const;
+
+ private:
+  struct Entry;
+  std::shared_ptr<Entry> entry(const std::string& collection);
+  std::string fetch(const std::string& collection, std::chrono::system_clock::time_point& expiry);
+
+  net::HttpClient& http_;
+  std::string base_url_;
+  std::optional<std::string> key_;
+  TokenCacheOptions options_;
+  bool enabled_;
+  mutable std::mutex mutex_;  // guards entries_ and fetches_
+  std::map<std::string, std::shared_ptr<Entry>> entries_;
+  int fetches_ = 0;
+};
+
+}  // namespace s2prep::stac

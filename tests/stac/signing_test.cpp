@@ -1,0 +1,301 @@
+#include "stac/signing.hpp"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "core/errors.hpp"
+#include "scripted_server.hpp"
+#include "test_server.hpp"
+
+namespace s2prep::stac {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using std::chrono::system_clock;
+using testing::Fault;
+using testing::TestServer;
+namespace fs = std::filesystem;
+
+constexpr const char* kKey = "KEY-9f8e7d6c5b4a-SECRET";
+
+struct Recorder {
+  std::vector<std::chrono::milliseconds> waits;
+  net::HttpOptions options(int attempts = 6) {
+    net::HttpOptions o;
+    o.sleep = [this](std::chrono::milliseconds d) { waits.push_back(d); };
+    o.connect_timeout = 2s;
+    o.retry.max_attempts = attempts;
+    return o;
+  }
+};
+
+// Captures everything logged while it lives, at every level.
+class LogCapture {
+ public:
+  LogCapture() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_);
+    auto logger = std::make_shared<spdlog::logger>("capture", sink);
+    logger->set_level(spdlog::level::trace);
+    spdlog::set_default_logger(logger);
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  std::string text() const { return stream_.str(); }
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+  std::ostringstream stream_;
+};
+
+std::string header_value(const testing::RequestRecord& r, const std::string& name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+TEST(TokenCache, SignsAppendingToTheQueryAndCachesPerCollection) {
+  TestServer server;
+  Recorder rec;
+  net::HttpClient http(rec.options());
+  TokenCache cache(http, server.token_url() + "/");
+  ASSERT_TRUE(cache.enabled());
+  const std::string a = cache.sign("https://acct.blob/c/B04.tif", "sentinel-2-l2a");
+  const std::string token = cache.token("sentinel-2-l2a");
+  EXPECT_EQ(a, "https://acct.blob/c/B04.tif?" + token);
+  EXPECT_EQ(cache.sign("https://acct.blob/c/B03.tif?x=1", "sentinel-2-l2a"),
+            "https://acct.blob/c/B03.tif?x=1&" + token);
+  EXPECT_NE(token.find("sig="), std::string::npos);
+  EXPECT_EQ(cache.fetch_count(), 1);
+  cache.sign("https://acct.blob/c/B02.tif", "landsat-c2-l2");
+  EXPECT_EQ(cache.fetch_count(), 2);
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].path, "/token/sentinel-2-l2a");
+  EXPECT_EQ(requests[1].path, "/token/landsat-c2-l2");
+  EXPECT_EQ(header_value(requests[0], "Ocp-Apim-Subscription-Key"), "");
+}
+
+TEST(TokenCache, NoneDisablesSigning) {
+  Recorder rec;
+  net::HttpClient http(rec.options());
+  TokenCache cache(http, "none");
+  EXPECT_FALSE(cache.enabled());
+  EXPECT_EQ(cache.sign("http://h/a.tif", "c"), "http://h/a.tif");
+  EXPECT_EQ(cache.fetch_count(), 0);
+}
+
+TEST(TokenCache, SignedBlobWorksAndInvalidateRecoversFrom403) {
+  TestServer server;
+  const fs::path dir = fs::temp_directory_path() / ("s2prep-signing-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "B04.tif") << "pixels";
+  server.serve_directory(dir);
+  server.set_require_signing(true);
+  Recorder rec;
+  net::HttpClient http(rec.options());
+  TokenCache cache(http, server.token_url());
+  const std::string href = server.blob_url("B04.tif");
+  EXPECT_EQ(http.get(href).status, 403);  // unsigned
+  EXPECT_EQ(http.get(cache.sign(href, "sentinel-2-l2a")).body, "pixels");
+  server.expire_all_tokens();
+  EXPECT_EQ(http.get(cache.sign(href, "sentinel-2-l2a")).status, 403);  // cached, now dead
+  cache.invalidate("sentinel-2-l2a");
+  EXPECT_EQ(http.get(cache.sign(href, "sentinel-2-l2a")).status, 200);
+  EXPECT_EQ(cache.fetch_count(), 2);
+  EXPECT_EQ(server.tokens_issued(), 2);
+  fs::remove_all(dir);
+}
+
+TEST(TokenCache, RefreshesWithinTheMarginOfExpiry) {
+  TestServer server;
+  server.set_token_lifetime(3600s);
+  Recorder rec;
+  net::HttpClient http(rec.options());
+  system_clock::time_point now = system_clock::now();
+  TokenCacheOptions options;
+  options.refresh_margin = 300s;
+  options.now = [&now] { return now; };
+  TokenCache cache(http, server.token_url(), std::nullopt, options);
+  const std::string first = cache.token("sentinel-2-l2a");
+  now += 50min;  // 10 min left: still outside the 5 min margin
+  EXPECT_EQ(cache.token("sentinel-2-l2a"), first);
+  EXPECT_EQ(cache.fetch_count(), 1);
+  now += 6min;  // 4 min left: inside the margin
+  const std::string second = cache.token("sentinel-2-l2a");
+  EXPECT_NE(second, first);
+  EXPECT_EQ(cache.fetch_count(), 2);
+}
+
+TEST(TokenCache, ShortLivedTokensAreStillReused) {
+  TestServer server;
+  server.set_token_lifetime(120s);  // shorter than the 5 min margin
+  Recorder rec;
+  net::HttpClient http(rec.options());
+  TokenCache cache(http, server.token_url());
+  for (int i = 0; i < 5; ++i) cache.sign("http://h/x.tif", "c");
+  EXPECT_EQ(cache.fetch_count(), 1);
+}
+
+TEST(TokenCache, TooManyRequestsIsRetriedUsingItsHint) {
+  TestServer server;
+  Fault f;
+  f.status = 429;
+  f.retry_after = 7;
+  f.count = 2;
+  server.inject("/token", f);
+  Recorder rec;
+  net::HttpClient http(rec.options());
+  TokenCache cache(http, server.token_url());
+  EXPECT_FALSE(cache.token("sentinel-2-l2a").empty());
+  EXPECT_EQ(rec.waits, (std::vector<std::chrono::milliseconds>{7000ms, 7000ms}));
+  EXPECT_EQ(server.request_count("/token"), 3);
+}
+
+TEST(TokenCache, ConcurrentSignersShareOneFetch) {
+  TestServer server;
+  Recorder rec;
+  net::HttpClient http(rec.options());
+  TokenCache cache(http, server.token_url());
+  std::vector<std::thread> threads;
+  std::atomic<int> signed_count{0};
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        signed_count +=
+            cache.sign("http://h/x.tif", "sentinel-2-l2a").find("sig=") != std::string::npos;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(signed_count.load(), 120);
+  EXPECT_EQ(cache.fetch_count(), 1);
+}
+
+TEST(TokenCache, KeyIsSentInTheHeader) {
+  TestServer server;
+  server.set_required_key(std::string(kKey));
+  Recorder rec;
+  net::HttpClient http(rec.options());
+  TokenCache cache(http, server.token_url(), std::string(kKey));
+  EXPECT_FALSE(cache.token("sentinel-2-l2a").empty());
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(header_value(requests[0], "Ocp-Apim-Subscription-Key"), kKey);
+}
+
+// Forces every error path of signing and checks neither the key nor any token text reaches an
+// exception message or the log.
+TEST(TokenCache, SecretsNeverAppearInMessagesOrLogs) {
+  LogCapture capture;
+  std::vector<std::string> messages;
+  const auto expect_error = [&](const std::function<void()>& f) {
+    try {
+      f();
+      ADD_FAILURE() << "no exception";
+    } catch (const Error& e) {
+      messages.push_back(e.what());
+    }
+  };
+  std::vector<std::string> tokens;
+
+  {  // wrong key (401), and a missing key
+    TestServer server;
+    server.set_required_key(std::string("the-right-key"));
+    Recorder rec;
+    net::HttpClient http(rec.options());
+    TokenCache wrong(http, server.token_url(), std::string(kKey));
+    expect_error([&] { wrong.sign("http://h/x.tif", "sentinel-2-l2a"); });
+    TokenCache missing(http, server.token_url());
+    expect_error([&] { missing.sign("http://h/x.tif", "sentinel-2-l2a"); });
+  }
+  {  // the token service keeps failing (503), then a 404
+    TestServer server;
+    Fault f;
+    f.status = 503;
+    f.count = 3;
+    server.inject("/token", f);
+    Recorder rec;
+    net::HttpClient http(rec.options(3));
+    TokenCache cache(http, server.token_url(), std::string(kKey));
+    expect_error([&] { cache.token("sentinel-2-l2a"); });
+    f.status = 404;
+    f.count = 1;
+    server.inject("/token", f);
+    expect_error([&] { cache.token("sentinel-2-l2a"); });
+  }
+  {  // the token service is unreachable
+    int port = 0;
+    {
+      TestServer gone;
+      port = gone.port();
+    }
+    Recorder rec;
+    net::HttpClient http(rec.options(2));
+    TokenCache cache(http, "http://127.0.0.1:" + std::to_string(port) + "/token",
+                     std::string(kKey));
+    expect_error([&] { cache.token("sentinel-2-l2a"); });
+  }
+  {  // malformed answers, some of which carry token text
+    const std::string token_text = "st=2030&sig=TOKEN-TEXT-4d3c2b1a";
+    tokens.push_back(token_text);
+    std::vector<std::string> answers = {"not json " + token_text, json{{"token", 5}}.dump(),
+                                        json{{"expiry", token_text}}.dump(),
+                                        "[\"" + token_text + "\"]"};
+    std::size_t next = 0;
+    ScriptedServer server([&](const std::string&, const std::string&, const std::string&) {
+      return ScriptedServer::Answer{200, answers[std::min(next++, answers.size() - 1)]};
+    });
+    Recorder rec;
+    net::HttpClient http(rec.options());
+    TokenCache cache(http, server.url() + "/token", std::string(kKey));
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+      expect_error([&] { cache.token("sentinel-2-l2a"); });
+    }
+    // A good token with an unreadable expiry only warns.
+    answers = {json{{"msft:expiry", "soon"}, {"token", token_text}}.dump()};
+    next = 0;
+    EXPECT_EQ(cache.token("sentinel-2-l2a"), token_text);
+  }
+  {  // a signed blob that keeps failing: the message names the blob without the token
+    TestServer server;
+    Fault f;
+    f.status = 503;
+    f.count = 10;
+    server.inject("/blob", f);
+    Recorder rec;
+    net::HttpClient http(rec.options(2));
+    TokenCache cache(http, server.token_url(), std::string(kKey));
+    const std::string signed_href = cache.sign(server.blob_url("a/B04.tif"), "sentinel-2-l2a");
+    tokens.push_back(cache.token("sentinel-2-l2a"));
+    expect_error([&] { http.get(signed_href); });
+    EXPECT_NE(messages.back().find(server.blob_url("a/B04.tif")), std::string::npos);
+  }
+
+  EXPECT_EQ(messages.size(), 10u);
+  const std::string log = capture.text();
+  EXPECT_FALSE(log.empty());
+  for (const auto& m : messages) {
+    EXPECT_EQ(m.find(kKey), std::string::npos) << m;
+    for (const auto& t : tokens) {
+      EXPECT_EQ(m.find(t), std::string::npos) << m;
+      EXPECT_EQ(m.find("sig="), std::string::npos) << m;
+    }
+  }
+  EXPECT_EQ(log.find(kKey), std::string::npos) << log;
+  for (const auto& t : tokens) EXPECT_EQ(log.find(t), std::string::npos) << log;
+  EXPECT_EQ(log.find("sig="), std::string::npos) << log;
+  // The 401 message tells the user what to do about the key.
+  EXPECT_NE(messages[0].find("--pc-key"), std::string::npos) << messages[0];
+  EXPECT_NE(messages[0].find("401"), std::string::npos) << messages[0];
+}
+
+}  // namespace
+}  // namespace s2prep::stac
