@@ -71,7 +71,9 @@ const GdalOptions& gdal_options() {
 std::string gdal_version() { return std::string("GDAL ") + GDALVersionInfo("RELEASE_NAME"); }
 
 std::string redact_urls(std::string_view text) {
-  static const std::regex url_query(R"((https?://[^\s?'"]*)\?[^\s'"]*)");
+  // The query ends at whitespace, a quote, or a ':' that ends a clause ("...?sig=x: 403"); tokens
+  // carry their own colons percent-encoded.
+  static const std::regex url_query(R"((https?://[^\s?'"]*)\?(?:[^\s'":]|:(?![\s]|$))*)");
   static const std::regex bare_sig(R"((sig|se|st|skoid|sktid|skt|ske|sks|skv|sv|sp|sr)=[^&\s'"]*(&|))");
   std::string out = std::regex_replace(std::string(text), url_query, "$1");
   // A token may also appear on its own (e.g. in a local path or a curl message).
@@ -112,7 +114,9 @@ std::string ErrorCapture::failure_text() const {
 }
 
 int ErrorCapture::http_status() const {
-  static const std::regex status(R"((?:HTTP response code|HTTP error code)[^0-9]*([1-5][0-9][0-9]))");
+  // "HTTP response code on <url>: 403", "HTTP error code : 503": the URL itself holds digits and
+  // colons, so the code is the number after the last ": ".
+  static const std::regex status(R"(HTTP (?:response|error) code(?: on \S+)?\s*:\s+([1-5][0-9][0-9])\b)");
   int found = 0;
   for (const auto& m : messages_) {
     std::smatch match;

@@ -199,7 +199,7 @@ TEST(Reader, FailureNamesAssetAndItemAndHidesToken) {
 
 TEST(GdalEnv, RedactsQueryStrings) {
   EXPECT_EQ(redact_urls("HTTP error on https://a.blob.core.windows.net/c/B02.tif?st=1&se=2&sig=abc%3D: 403"),
-            "HTTP error on https://a.blob.core.windows.net/c/B02.tif 403");  // the token may hold colons
+            "HTTP error on https://a.blob.core.windows.net/c/B02.tif: 403");
   EXPECT_EQ(redact_urls("/vsicurl/http://h/x.tif?sig=zz failed"), "/vsicurl/http://h/x.tif failed");
   EXPECT_EQ(redact_urls("no url here"), "no url here");
   EXPECT_EQ(redact_urls("token st=1&sig=abc&sv=2 leaked").find("abc"), std::string::npos);
@@ -215,6 +215,9 @@ TEST(GdalEnv, ConfiguresOnceAndCapturesErrorsPerThread) {
   CPLError(CE_Failure, CPLE_HttpResponse, "HTTP response code on https://x/y.tif?sig=S: 403");
   EXPECT_TRUE(errors.has_failure());
   EXPECT_EQ(errors.http_status(), 403);
+  errors.clear();
+  CPLError(CE_Failure, CPLE_HttpResponse, "HTTP response code on http://127.0.0.1:37299/b.tif: 503");
+  EXPECT_EQ(errors.http_status(), 503);
   EXPECT_EQ(errors.failure_text().find("sig"), std::string::npos);
   EXPECT_FALSE(gdal_version().empty());
 }
