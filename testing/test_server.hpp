@@ -37,6 +37,34 @@ struct Fault {
   bool drop_connection = false;        // close the connection without an answer
   bool truncate_body = false;          // send a Content-Length larger than the body
   int count = 1;
+
+  // Shorthands (designated initializers skipping members trip -Wmissing-field-initializers).
+  static Fault http_status(int status, std::optional<int> retry_after = std::nullopt,
+                           int count = 1) {
+    Fault f;
+    f.status = status;
+    f.retry_after = retry_after;
+    f.count = count;
+    return f;
+  }
+  static Fault delayed(std::chrono::milliseconds delay, int count = 1) {
+    Fault f;
+    f.delay = delay;
+    f.count = count;
+    return f;
+  }
+  static Fault dropped(int count = 1) {
+    Fault f;
+    f.drop_connection = true;
+    f.count = count;
+    return f;
+  }
+  static Fault truncated(int count = 1) {
+    Fault f;
+    f.truncate_body = true;
+    f.count = count;
+    return f;
+  }
 };
 
 struct RequestRecord {
