@@ -119,7 +119,8 @@ std::string sha256_file(const std::filesystem::path& file) {
     const auto n = in.gcount();
     if (n > 0) sha.update(buffer.data(), static_cast<std::size_t>(n));
   }
-  if (in.bad()) throw InputError("Model file '" + file.string() + "' could not be read to the end.");
+  if (in.bad())
+    throw InputError("Model file '" + file.string() + "' could not be read to the end.");
   return sha.hex();
 }
 
@@ -160,7 +161,8 @@ ModelFileInfo describe_model_file(const std::filesystem::path& file) {
   info.name = file.filename().string();
   std::error_code ec;
   info.size = std::filesystem::file_size(file, ec);
-  if (ec) throw InputError("Model file '" + file.string() + "' cannot be read: " + ec.message() + ".");
+  if (ec)
+    throw InputError("Model file '" + file.string() + "' cannot be read: " + ec.message() + ".");
   const ReferenceModel* by_name = find_reference_by_name(info.name);
   if (is_git_lfs_pointer(file)) {
     info.status = ChecksumStatus::git_lfs_pointer;

@@ -48,11 +48,11 @@ std::string_view to_string(ChecksumStatus status);
 
 struct ModelFileInfo {
   std::filesystem::path path;
-  std::string name;                  // file name
-  std::optional<ModelKind> kind;     // nullopt = unknown
-  std::uint64_t size = 0;            // bytes
+  std::string name;               // file name
+  std::optional<ModelKind> kind;  // nullopt = unknown
+  std::uint64_t size = 0;         // bytes
   ChecksumStatus status = ChecksumStatus::not_reference;
-  std::string sha256;                // empty for a Git LFS pointer
+  std::string sha256;                         // empty for a Git LFS pointer
   const ReferenceModel* reference = nullptr;  // the reference file it is (by sha) or claims to be
 };
 

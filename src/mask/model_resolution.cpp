@@ -66,10 +66,11 @@ ResolvedModel resolve_model(std::string_view value, ModelKind kind,
     }
     if (info.status != ChecksumStatus::reference_ok || info.reference == nullptr ||
         info.reference->name != ref) {
-      return builtin_model(kind, fmt::format("'{}' does not have the sha256 of the reference {}, so "
-                                             "the built-in {} detector is used; pass the file "
-                                             "explicitly with {} to use it anyway.",
-                                             file.string(), ref, kind_text, option_name(kind)));
+      return builtin_model(kind,
+                           fmt::format("'{}' does not have the sha256 of the reference {}, so "
+                                       "the built-in {} detector is used; pass the file "
+                                       "explicitly with {} to use it anyway.",
+                                       file.string(), ref, kind_text, option_name(kind)));
     }
     return from_file(file, kind, info);
   }

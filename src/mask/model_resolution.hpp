@@ -14,9 +14,9 @@ namespace s2prep::mask {
 struct ResolvedModel {
   ModelKind kind = ModelKind::cloud;
   bool builtin = false;
-  std::string name;             // file name, or "builtin"
-  std::filesystem::path path;   // empty for builtin
-  std::string sha256;           // empty for builtin
+  std::string name;            // file name, or "builtin"
+  std::filesystem::path path;  // empty for builtin
+  std::string sha256;          // empty for builtin
   ChecksumStatus status = ChecksumStatus::not_reference;
   // One sentence for the user when the choice deserves a mention (auto fell back to builtin,
   // or a file named like a reference file has another checksum); empty otherwise.

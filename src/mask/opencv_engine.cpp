@@ -46,7 +46,8 @@ std::string shape_text(const cv::Mat& m) {
 
 std::vector<std::uint8_t> read_all(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary | std::ios::ate);
-  if (!in) throw InputError("Model file '" + file.string() + "' cannot be opened: check its permissions.");
+  if (!in)
+    throw InputError("Model file '" + file.string() + "' cannot be opened: check its permissions.");
   const auto size = static_cast<std::size_t>(in.tellg());
   std::vector<std::uint8_t> bytes(size);
   in.seekg(0);
@@ -152,20 +153,18 @@ std::unique_ptr<SegmentationModel> load_opencv_model(const std::filesystem::path
     throw InputError(what + " does not run on a 1x12x512x512 input (" + first_line(e.msg) +
                      "): its input is not 12 bands of 512 x 512.");
   }
-  if (out.dims != 4 || out.size[0] != 1 || out.size[2] != kChipSize ||
-      out.size[3] != kChipSize) {
+  if (out.dims != 4 || out.size[0] != 1 || out.size[2] != kChipSize || out.size[3] != kChipSize) {
     throw InputError(what + " outputs " + shape_text(out) +
                      " for a 1x12x512x512 input, expected 1xCx512x512 logits.");
   }
   const int channels = out.size[1];
   const int required = required_output_channels(kind);
   if (channels != required) {
-    throw InputError(what + " outputs " + std::to_string(channels) +
-                     (channels == 1 ? " channel, a " : " channels, a ") +
-                     std::string(to_string(kind)) + " model must output " +
-                     std::to_string(required) +
-                     (kind == ModelKind::cloud ? " (softmax, channel 1 = cloud)."
-                                               : " (sigmoid = shadow)."));
+    throw InputError(
+        what + " outputs " + std::to_string(channels) +
+        (channels == 1 ? " channel, a " : " channels, a ") + std::string(to_string(kind)) +
+        " model must output " + std::to_string(required) +
+        (kind == ModelKind::cloud ? " (softmax, channel 1 = cloud)." : " (sigmoid = shadow)."));
   }
   return std::make_unique<OpenCvModel>(std::move(net), channels);
 }

@@ -48,9 +48,9 @@ class TempFolder {
 
 TEST(Engine, LoadsModelsWithTheReferenceContract) {
   EXPECT_EQ(load_opencv_model(model("cloud_linear.onnx"), ModelKind::cloud)->output_channels(), 2);
-  EXPECT_EQ(load_opencv_model(model("cloud_linear_dynbatch.onnx"), ModelKind::cloud)
-                ->output_channels(),
-            2);
+  EXPECT_EQ(
+      load_opencv_model(model("cloud_linear_dynbatch.onnx"), ModelKind::cloud)->output_channels(),
+      2);
   EXPECT_EQ(load_opencv_model(model("shadow_linear.onnx"), ModelKind::shadow)->output_channels(),
             1);
 }
@@ -120,9 +120,9 @@ TEST(Registry, ReferenceTableOfSpec) {
   ASSERT_NE(m2, nullptr);
   EXPECT_EQ(m2->size, 56973507u);
   EXPECT_EQ(m2->kind, ModelKind::cloud);
-  EXPECT_EQ(find_reference_by_sha256(
-                "88fae46b0afb6a83ccc27862fee312f8a562925b051b5a6dce2b5a91c81008e9"),
-            find_reference_by_name("shadow.onnx"));
+  EXPECT_EQ(
+      find_reference_by_sha256("88fae46b0afb6a83ccc27862fee312f8a562925b051b5a6dce2b5a91c81008e9"),
+      find_reference_by_name("shadow.onnx"));
   EXPECT_EQ(find_reference_by_name("cloud_model9_cpu.onnx"), nullptr);
 }
 

@@ -28,8 +28,7 @@ TEST(Merge, DiskIsSkimageDisk) {
   const auto k = disk_footprint(5);
   ASSERT_EQ(k.size(), 121u);
   for (int y = 0; y < 11; ++y)
-    for (int x = 0; x < 11; ++x)
-      EXPECT_EQ(k[y * 11 + x], disk5[y][x] - '0') << y << "," << x;
+    for (int x = 0; x < 11; ++x) EXPECT_EQ(k[y * 11 + x], disk5[y][x] - '0') << y << "," << x;
   // Why the kernel is built by hand: OpenCV's ellipse of the same size is another shape.
   const cv::Mat ellipse = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(11, 11));
   int differing = 0;
@@ -41,9 +40,9 @@ TEST(Merge, DiskIsSkimageDisk) {
 TEST(Merge, ThresholdsAreStrictAndDilationIsTheDisk) {
   const Grid g = grid(41, 41);
   FloatRaster cloud(g, 1, 0.0f), shadow(g, 1, 0.0f);
-  cloud.at(0, 20, 20) = 0.31f;   // > 0.3: seed
-  cloud.at(0, 5, 5) = 0.3f;      // not > 0.3
-  shadow.at(0, 35, 35) = 0.2f;   // not > 0.2
+  cloud.at(0, 20, 20) = 0.31f;  // > 0.3: seed
+  cloud.at(0, 5, 5) = 0.3f;     // not > 0.3
+  shadow.at(0, 35, 35) = 0.2f;  // not > 0.2
   const ByteRaster m = merge_mask({&cloud, &shadow, nullptr, nullptr}, MergeOptions{});
   const auto disk = disk_footprint(5);
   for (int r = 0; r < 41; ++r)

@@ -26,9 +26,9 @@ std::filesystem::path standin(const std::string& name) {
   return std::filesystem::path(S2PREP_SHARED_DIR) / "models" / name;
 }
 
-#define SKIP_WITHOUT(file)                                                \
-  if (!std::filesystem::exists(file)) {                                   \
-    GTEST_SKIP() << "stand-in model absent: " << (file).string();         \
+#define SKIP_WITHOUT(file)                                        \
+  if (!std::filesystem::exists(file)) {                           \
+    GTEST_SKIP() << "stand-in model absent: " << (file).string(); \
   }
 
 // The reference: per chip, float32 input (x 0.0001 for shadow), forward, numpy-style softmax
@@ -93,8 +93,8 @@ void expect_parity(const std::string& name, ModelKind kind, int width, int heigh
   }
   EXPECT_LT(max_err, 1e-4) << name;
   const auto [lo, hi] = std::minmax_element(ref.begin(), ref.end());
-  std::cout << name << ": max |ours - reference| " << max_err << ", reference in [" << *lo
-            << ", " << *hi << "]\n";
+  std::cout << name << ": max |ours - reference| " << max_err << ", reference in [" << *lo << ", "
+            << *hi << "]\n";
 }
 
 TEST(StandIn, ChecksumsOfTheFolderListing) {

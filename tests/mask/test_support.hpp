@@ -42,7 +42,9 @@ class GeneratedModels {
   std::filesystem::path dir_;
 };
 
-inline std::filesystem::path model_path(const std::string& name) { return GeneratedModels::dir() / name; }
+inline std::filesystem::path model_path(const std::string& name) {
+  return GeneratedModels::dir() / name;
+}
 
 // The weights of make_test_models.py, re-evaluated here.
 inline double linear_cloud_w(int c, int b) {
@@ -71,8 +73,8 @@ inline BandStack synthetic_stack(int width, int height, std::uint32_t seed = 1) 
       for (int c = 0; c < width; ++c) {
         state = state * 1664525u + 1013904223u;
         // smooth part (so models see structure) + noise
-        const int smooth = 1500 + int(1200 * std::sin(0.013 * c + 0.4 * b) *
-                                      std::cos(0.009 * r - 0.2 * b));
+        const int smooth =
+            1500 + int(1200 * std::sin(0.013 * c + 0.4 * b) * std::cos(0.009 * r - 0.2 * b));
         s.at(b, r, c) = static_cast<std::uint16_t>(std::max(1, smooth + int(state >> 23) - 256));
       }
     }
@@ -89,8 +91,8 @@ struct PlainAxis {
 };
 
 inline int numpy_round(double x) {
-  double r = std::round(x);                     // halves away from zero
-  if (std::fabs(x - std::trunc(x)) == 0.5) {   // exact half: go to the even neighbour
+  double r = std::round(x);                   // halves away from zero
+  if (std::fabs(x - std::trunc(x)) == 0.5) {  // exact half: go to the even neighbour
     r = 2.0 * std::round(x / 2.0);
   }
   return static_cast<int>(r);
