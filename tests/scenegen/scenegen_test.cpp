@@ -14,6 +14,7 @@
 #include <memory>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "core/bands.hpp"
 #include "core/time.hpp"
@@ -152,6 +153,7 @@ TEST_F(StandardScene, ItemsForEveryTileAndAcquisition) {
 TEST_F(StandardScene, CogsHaveTheRealLayout) {
   for (const auto& gi : *items_) {
     for (const auto& [key, asset] : gi.item.at("assets").items()) {
+      if (asset.at("type") == "application/xml") continue;
       SCOPED_TRACE(gi.item.at("id").get<std::string>() + " " + key);
       auto d = open(out() / asset.at("href").get<std::string>());
       const auto shape = asset.at("proj:shape");
@@ -548,6 +550,19 @@ TEST_F(StandardScene, ItemsLookLikePlanetaryComputer) {
       EXPECT_TRUE(fs::exists(out() / a.at("href").get<std::string>()));
     }
     EXPECT_TRUE(j.at("assets").contains("SCL"));
+    // SAFE metadata: the product's offsets exactly from 04.00, the granule's mean sun angles.
+    std::ifstream product(out() / j["assets"]["product-metadata"]["href"].get<std::string>());
+    const std::string product_text{std::istreambuf_iterator<char>(product), {}};
+    EXPECT_EQ(product_text.find("<BOA_ADD_OFFSET band_id=\"3\">-1000</BOA_ADD_OFFSET>") !=
+                  std::string::npos,
+              baseline >= "04.00");
+    EXPECT_NE(product_text.find("<PROCESSING_BASELINE>" + baseline + "</PROCESSING_BASELINE>"),
+              std::string::npos);
+    std::ifstream granule(out() / j["assets"]["granule-metadata"]["href"].get<std::string>());
+    const std::string granule_text{std::istreambuf_iterator<char>(granule), {}};
+    std::ostringstream zenith;
+    zenith << "<ZENITH_ANGLE unit=\"deg\">" << p.at("s2:mean_solar_zenith").get<double>() << "<";
+    EXPECT_NE(granule_text.find(zenith.str()), std::string::npos) << zenith.str();
     // Footprint: a valid polygon inside the bbox, shrunk by the nodata share.
     auto g = geometry_of(j.at("geometry"));
     ASSERT_NE(g, nullptr);

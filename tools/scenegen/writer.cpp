@@ -10,6 +10,7 @@
 #include <array>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <string>
@@ -275,6 +276,72 @@ nlohmann::json asset_json(const std::string& href, const Grid& grid, const std::
           {"title", title}};
 }
 
+// Minimal SAFE metadata documents with the elements readers use: the granule's mean sun angles
+// and CRS (MTD_TL.xml), the product's baseline, quantification and, from 04.00, the
+// BOA_ADD_OFFSET of every band (MTD_MSIL2A.xml). Element names and nesting follow ESA's PSD.
+std::string granule_xml(const AcquisitionSpec& a, const TileSpec& t, const std::string& tile_id) {
+  char angles[256];
+  std::snprintf(
+      angles, sizeof angles,
+      "      <Mean_Sun_Angle>\n        <ZENITH_ANGLE unit=\"deg\">%.10g</ZENITH_ANGLE>\n"
+      "        <AZIMUTH_ANGLE unit=\"deg\">%.10g</AZIMUTH_ANGLE>\n      </Mean_Sun_Angle>\n",
+      a.sun_zenith_deg, a.sun_azimuth_deg);
+  return std::string(
+             "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
+             "<n1:Level-2A_Tile_ID "
+             "xmlns:n1=\"https://psd-14.sentinel2.eo.esa.int/PSD/"
+             "S2_PDI_Level-2A_Tile_Metadata.xsd\">\n  <n1:General_Info>\n"
+             "    <TILE_ID metadataLevel=\"Brief\">") +
+         tile_id + "</TILE_ID>\n    <SENSING_TIME metadataLevel=\"Standard\">" +
+         format_time(*parse_time(a.datetime)) +
+         "</SENSING_TIME>\n  </n1:General_Info>\n  <n1:Geometric_Info>\n"
+         "    <Tile_Geocoding metadataLevel=\"Brief\">\n      <HORIZONTAL_CS_CODE>EPSG:" +
+         std::to_string(t.epsg) + "</HORIZONTAL_CS_CODE>\n    </Tile_Geocoding>\n" +
+         "    <Tile_Angles metadataLevel=\"Standard\">\n" + angles +
+         "    </Tile_Angles>\n  </n1:Geometric_Info>\n</n1:Level-2A_Tile_ID>\n";
+}
+
+std::string product_xml(const AcquisitionSpec& a, const std::string& uri, double u) {
+  std::string offsets;
+  if (baseline_has_offset(a.processing_baseline)) {
+    offsets = "      <BOA_ADD_OFFSET_VALUES_LIST>\n";
+    for (int b = 0; b <= 12; ++b) {
+      offsets +=
+          "        <BOA_ADD_OFFSET band_id=\"" + std::to_string(b) + "\">-1000</BOA_ADD_OFFSET>\n";
+    }
+    offsets += "      </BOA_ADD_OFFSET_VALUES_LIST>\n";
+  }
+  char factor[64];
+  std::snprintf(factor, sizeof factor, "%.15g", u);
+  return std::string(
+             "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
+             "<n1:Level-2A_User_Product "
+             "xmlns:n1=\"https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-2A.xsd\">\n"
+             "  <n1:General_Info>\n    <Product_Info>\n      <PRODUCT_START_TIME>") +
+         format_time(*parse_time(a.datetime)) + "</PRODUCT_START_TIME>\n      <PRODUCT_URI>" + uri +
+         "</PRODUCT_URI>\n      <PROCESSING_LEVEL>Level-2A</PROCESSING_LEVEL>\n"
+         "      <PRODUCT_TYPE>S2MSI2A</PRODUCT_TYPE>\n      <PROCESSING_BASELINE>" +
+         a.processing_baseline + "</PROCESSING_BASELINE>\n      <GENERATION_TIME>" +
+         format_time(*parse_time(a.processing_time)) +
+         "</GENERATION_TIME>\n    </Product_Info>\n    <Product_Image_Characteristics>\n"
+         "      <QUANTIFICATION_VALUES_LIST>\n"
+         "        <BOA_QUANTIFICATION_VALUE unit=\"none\">10000</BOA_QUANTIFICATION_VALUE>\n"
+         "      </QUANTIFICATION_VALUES_LIST>\n" +
+         offsets + "      <Reflectance_Conversion>\n        <U>" + factor +
+         "</U>\n      </Reflectance_Conversion>\n    </Product_Image_Characteristics>\n"
+         "  </n1:General_Info>\n</n1:Level-2A_User_Product>\n";
+}
+
+void write_text(const std::filesystem::path& path, const std::string& text) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << text;
+    if (!out) throw DataError("Could not write " + path.string() + "; check the output folder.");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
 std::string join_href(const std::string& base, const std::string& rel) {
   if (base.empty()) return rel;
   return base.back() == '/' ? base + rel : base + "/" + rel;
@@ -426,6 +493,21 @@ std::optional<GeneratedItem> write_item(const SceneSpec& scene, std::size_t ai, 
     a["eo:bands"] = nlohmann::json::array({eo});
     assets[job.key] = a;
   }
+  const std::string granule_id = props["s2:granule_id"];
+  write_text(gi.dir / "GRANULE" / ("L2A_T" + tile.mgrs_tile + "_" + sensing) / "MTD_TL.xml",
+             granule_xml(acq, tile, granule_id));
+  write_text(gi.dir / "MTD_MSIL2A.xml",
+             product_xml(acq, uri, props["s2:reflectance_conversion_factor"].get<double>()));
+  assets["granule-metadata"] = {
+      {"href", join_href(href_base, rel_dir + "/GRANULE/L2A_T" + tile.mgrs_tile + "_" + sensing +
+                                        "/MTD_TL.xml")},
+      {"type", "application/xml"},
+      {"roles", {"metadata"}},
+      {"title", "Granule metadata"}};
+  assets["product-metadata"] = {{"href", join_href(href_base, rel_dir + "/MTD_MSIL2A.xml")},
+                                {"type", "application/xml"},
+                                {"roles", {"metadata"}},
+                                {"title", "Product metadata"}};
   const std::string pc = "https://planetarycomputer.microsoft.com/api/stac/v1";
   gi.item = {
       {"type", "Feature"},
