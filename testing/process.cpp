@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 extern char** environ;
@@ -129,8 +130,19 @@ RunResult run_process(const std::vector<std::string>& argv,
     }
   }
 
+  // The child may close its output and keep running, so the deadline also bounds the wait.
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  for (;;) {
+    const pid_t done = ::waitpid(pid, &status, result.timed_out ? 0 : WNOHANG);
+    if (done == pid || (done < 0 && errno != EINTR)) break;
+    if (done == 0) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        result.timed_out = true;
+        ::kill(-pid, SIGKILL);
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
   }
   if (exec_failed) {
     throw std::runtime_error("cannot run '" + argv[0] + "': " + std::strerror(exec_error));

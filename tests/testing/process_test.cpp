@@ -48,6 +48,13 @@ TEST(RunProcess, KillsOnTimeout) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
 }
 
+TEST(RunProcess, TimeoutAlsoBoundsAChildThatClosedItsOutput) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = run_process({"/bin/sh", "-c", "exec >/dev/null 2>&1; sleep 30"}, {}, 1s);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+}
+
 TEST(RunProcess, ReportsSignalsAndMissingCommands) {
   EXPECT_EQ(run_process({"/bin/sh", "-c", "kill -TERM $$"}).exit_code, 128 + 15);
   EXPECT_THROW(run_process({"/nonexistent/s2prep-no-such-command"}), std::runtime_error);

@@ -164,6 +164,10 @@ TEST(TestServer, PageSizeCapAndDisabledLinks) {
   EXPECT_NE(find_link(page, "next"), nullptr);
   EXPECT_EQ(page.at("numberMatched"), 8);
 
+  // An empty POST body is an empty search.
+  const json empty = parse(client.Post("/stac/search", "", "application/json"));
+  EXPECT_EQ(ids_of(empty).size(), 3u);
+
   server.set_paging_links(false);
   const json unlinked = post_search(client, {{"limit", 10}});
   EXPECT_EQ(ids_of(unlinked).size(), 3u);
