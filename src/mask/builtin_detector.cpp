@@ -5,6 +5,7 @@
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -71,7 +72,10 @@ float cloud_logit(const float r[kBandCount]) {
   // Over water the land tests fail for thin cloud (water is dark everywhere); water itself is
   // black in the SWIR, so SWIR brightness alone separates cloud over water (Fmask's water
   // cloud probability uses the same idea).
-  const float over_water = clampf((swir1 - 0.06f) / 0.015f, -6.0f, 6.0f);
+  // The visible must brighten too: at a shoreline the 20 m SWIR pixel mixes in land, which
+  // would otherwise read as cloud over the 10 m water pixel.
+  const float over_water = std::min(clampf((swir1 - 0.06f) / 0.015f, -6.0f, 6.0f),
+                                    clampf((visible - 0.1f) / 0.025f, -6.0f, 6.0f));
   const float water = water_of(green, nir);
   float z = (1.0f - water) * land + water * over_water;
 
@@ -143,6 +147,20 @@ FloatRaster builtin_cloud_probability(const BandStack& stack, const BuiltinOptio
       out.data[i] = valid ? detail::sigmoid(cloud_logit(r)) : 1.0f;
     }
   });
+  // The 20 m and 60 m bands mix neighbouring surfaces over two or six 10 m pixels, so at the
+  // edge of bright soil or sand a thin rim passes the SWIR tests that the surface itself fails.
+  // A 3 x 3 grayscale opening removes features under three pixels wide (such rims, isolated
+  // pixels) and leaves clouds, which are far larger, as they were.
+  if (stack.grid.width >= 3 && stack.grid.height >= 3) {
+    cv::Mat p(stack.grid.height, stack.grid.width, CV_32F, out.data.data());
+    cv::morphologyEx(p, p, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_RECT, {3, 3}),
+                     {-1, -1}, 1, cv::BORDER_REPLICATE);
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 4096), [&](const auto& range) {
+      for (std::size_t i = range.begin(); i != range.end(); ++i) {
+        if (!detail::valid_pixel(stack, i)) out.data[i] = 1.0f;
+      }
+    });
+  }
   return out;
 }
 

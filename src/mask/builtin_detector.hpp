@@ -30,7 +30,7 @@ struct BuiltinOptions {
   int max_match_samples = 3000;
   // The chosen projection is widened by this many pixels, since real shadows are the union of
   // the cloud's projections from its base to its top and its edges are blurred by diffuse light.
-  int shadow_dilation_px = 2;
+  int shadow_dilation_px = 1;
 };
 
 struct BuiltinResult {

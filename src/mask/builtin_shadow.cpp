@@ -27,6 +27,7 @@ namespace {
 
 constexpr int kB08 = band_index("B08");
 constexpr int kB11 = band_index("B11");
+constexpr double kBackgroundQuantile = 0.5;
 
 // Grayscale hole filling (morphological reconstruction by erosion from the raster edge), the
 // "imfill" of Fmask, computed with the priority-flood algorithm (Barnes et al. 2014) over a
@@ -101,13 +102,12 @@ struct Shift {
 struct MatchLayers {
   int width = 0;
   int height = 0;
-  const std::vector<std::uint8_t>* cloud = nullptr;  // 1 = cloud object pixel
-  const std::vector<std::uint8_t>* valid = nullptr;
-  const std::vector<float>* evidence = nullptr;  // darkness that may be shadow (not water)
+  const std::vector<std::uint8_t>* usable = nullptr;  // valid, not cloud, not water
+  const std::vector<float>* dark = nullptr;
 };
 
-// Mean shadow evidence of `pixels` (every `stride`-th) shifted by `s`, over the shifted pixels
-// that land inside the raster on valid, cloud-free ground; nullopt when fewer than `min_count`.
+// Mean darkness of `pixels` (every `stride`-th) shifted by `s`, over the shifted pixels that
+// land inside the raster on usable ground; nullopt when fewer than `min_count`.
 std::optional<double> mean_evidence(const MatchLayers& m, const std::vector<int>& pixels,
                                     int stride, Shift s, int min_count) {
   double sum = 0;
@@ -117,8 +117,8 @@ std::optional<double> mean_evidence(const MatchLayers& m, const std::vector<int>
     const int c = pixels[k] % m.width + s.col;
     if (r < 0 || r >= m.height || c < 0 || c >= m.width) continue;
     const std::size_t q = std::size_t(r) * m.width + c;
-    if ((*m.cloud)[q] || !(*m.valid)[q]) continue;
-    sum += (*m.evidence)[q];
+    if (!(*m.usable)[q]) continue;
+    sum += (*m.dark)[q];
     ++count;
   }
   if (count < std::max(1, min_count)) return std::nullopt;
@@ -177,8 +177,11 @@ FloatRaster builtin_darkness(const BandStack& stack, const FloatRaster& cloud, d
     ground[i] = detail::valid_pixel(stack, i) && cloud.data[i] <= cloud_thr;
   }
 
-  // Clouds, nodata and the outside are set to the background level of clear land, Fmask's
-  // 17.5th percentile, so they neither wall in nor drain the surrounding depressions.
+  // Clouds, nodata and the outside are set to a background level of clear land so they neither
+  // wall in nor drain the surrounding depressions. Fmask uses the 17.5th percentile; the median
+  // is used here because shadows cut by the raster edge are otherwise lost (at the edge only
+  // pixels below the background count as dark), and matching keeps the extra dark pixels
+  // harmless.
   auto prepare = [&](int band, std::vector<std::uint16_t>& image, std::uint16_t& background) {
     const std::uint16_t* values = stack.band(band);
     std::vector<std::uint16_t> land;
@@ -188,7 +191,7 @@ FloatRaster builtin_darkness(const BandStack& stack, const FloatRaster& cloud, d
     }
     background = 0;
     if (!land.empty()) {
-      auto nth = land.begin() + std::ptrdiff_t(0.175 * double(land.size() - 1));
+      auto nth = land.begin() + std::ptrdiff_t(kBackgroundQuantile * double(land.size() - 1));
       std::nth_element(land.begin(), nth, land.end());
       background = *nth;
     }
@@ -254,9 +257,12 @@ FloatRaster builtin_shadow_probability(const BandStack& stack, const FloatRaster
 
   const FloatRaster dark = builtin_darkness(stack, cloud, cloud_thr);
   const FloatRaster water = builtin_water(stack);
-  // Water is dark in NIR and SWIR without any cloud: its darkness is no evidence of shadow.
-  std::vector<float> evidence(n);
-  for (std::size_t i = 0; i < n; ++i) evidence[i] = dark.data[i] * (1.0f - water.data[i]);
+  // Water is dark in NIR and SWIR with or without a shadow: it says nothing either way, so
+  // matching ignores it as it ignores clouds (a projection that falls mostly on water is
+  // judged by the land it touches).
+  std::vector<std::uint8_t> usable(n);
+  for (std::size_t i = 0; i < n; ++i)
+    usable[i] = valid[i] && !cloud_mask[i] && water.data[i] < 0.5f;
 
   // Cloud objects: 8-connected components of the thresholded cloud probability.
   cv::Mat mask(height, width, CV_8U, cloud_mask.data());
@@ -284,7 +290,7 @@ FloatRaster builtin_shadow_probability(const BandStack& stack, const FloatRaster
     }
   }
 
-  const MatchLayers layers{width, height, &cloud_mask, &valid, &evidence};
+  const MatchLayers layers{width, height, &usable, &dark.data};
   constexpr int kRingInner = 2, kRingOuter = 5;
   const cv::Mat inner_kernel = cv::getStructuringElement(
       cv::MORPH_ELLIPSE, cv::Size(2 * kRingInner + 1, 2 * kRingInner + 1));

@@ -122,7 +122,8 @@ TEST(BuiltinCloud, ThickCloudHighClearLandLow) {
   scene.fill(rect(0, 40, 60, 80), kSoil);
   scene.fill(disc(30, 100, 12), kCloud);
   const FloatRaster p = builtin_cloud_probability(scene.stack());
-  EXPECT_EQ(share(p, disc(30, 100, 12), above(0.9)), 1.0);
+  // The rim is left out: the opening trims one-pixel bumps of the digital disc.
+  EXPECT_EQ(share(p, disc(30, 100, 11), above(0.9)), 1.0);
   EXPECT_EQ(share(p, rect(0, 0, 60, 35), below(0.05)), 1.0);   // vegetation
   EXPECT_EQ(share(p, rect(0, 40, 60, 80), below(0.05)), 1.0);  // soil
   for (float v : p.data) {
