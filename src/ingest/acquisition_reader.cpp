@@ -63,7 +63,8 @@ template void fill_nodata_from(Raster<std::uint8_t>&, const Raster<std::uint8_t>
 AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const Grid& grid,
                                    const AcquisitionReadOptions& options) {
   if (items.empty()) throw DataError("An acquisition with no items cannot be read.");
-  const AssetKeyResolver resolve = options.asset_key ? options.asset_key : AssetKeyResolver(default_asset_key);
+  const AssetKeyResolver resolve =
+      options.asset_key ? options.asset_key : AssetKeyResolver(default_asset_key);
   const int slots = options.read_scl ? kBandCount + 1 : kBandCount;
   const int n_items = static_cast<int>(items.size());
 
@@ -100,20 +101,33 @@ AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const G
     }
   }
 
-  std::vector<Raster<std::uint16_t>> reflectance(std::size_t(kBandCount) * n_items);
-  std::vector<ByteRaster> scl(options.read_scl ? n_items : 0);
+  // The first item's bands go straight into the result (a whole tile is 12 x 241 MB: holding a
+  // second copy would double the peak); later items wait for the ordered merge below.
+  result.bands = BandStack(grid, kBandCount, 0);
+  if (options.read_scl) result.scl = ByteRaster(grid, 1, 0);
+  std::vector<Raster<std::uint16_t>> later_bands(std::size_t(kBandCount) * n_items);
+  std::vector<ByteRaster> later_scl(options.read_scl ? n_items : 0);
   std::atomic<int> warped{0}, direct{0};
   auto read_one = [&](int task) {
     const int s = task / n_items, i = task % n_items;
     ReadInfo info;
     const BandSource& src = sources[task];
     if (s == kSclSlot) {
-      scl[i] = read_band<std::uint8_t>(src, grid, Resampling::Nearest, options.read, &info);
+      auto band = read_band<std::uint8_t>(src, grid, Resampling::Nearest, options.read, &info);
+      if (i == 0) {
+        std::copy(band.data.begin(), band.data.end(), result.scl.data.begin());
+      } else {
+        later_scl[i] = std::move(band);
+      }
     } else {
       auto band = read_band<std::uint16_t>(src, grid, Resampling::Bilinear, options.read, &info);
       // Per item, before mosaicking: neighbouring tiles of one acquisition can differ in baseline.
       if (result.items[i].harmonized) harmonize(band.data.data(), band.data.size());
-      reflectance[task] = std::move(band);
+      if (i == 0) {
+        std::copy(band.data.begin(), band.data.end(), result.bands.band(s));
+      } else {
+        later_bands[task] = std::move(band);
+      }
     }
     (info.warped ? warped : direct).fetch_add(1);
   };
@@ -126,16 +140,17 @@ AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const G
     run_all();
   }
 
-  result.bands = BandStack(grid, kBandCount, 0);
+  // First valid pixel wins, in the given item order.
   for (int b = 0; b < kBandCount; ++b) {
-    Raster<std::uint16_t> mosaic = std::move(reflectance[std::size_t(b) * n_items]);
-    for (int i = 1; i < n_items; ++i) fill_nodata_from(mosaic, reflectance[std::size_t(b) * n_items + i]);
-    std::copy(mosaic.data.begin(), mosaic.data.end(), result.bands.band(b));
+    std::uint16_t* mosaic = result.bands.band(b);
+    for (int i = 1; i < n_items; ++i) {
+      const auto& next = later_bands[std::size_t(b) * n_items + i].data;
+      for (std::size_t p = 0; p < next.size(); ++p) {
+        if (mosaic[p] == 0) mosaic[p] = next[p];
+      }
+    }
   }
-  if (options.read_scl) {
-    result.scl = std::move(scl[0]);
-    for (int i = 1; i < n_items; ++i) fill_nodata_from(result.scl, scl[i]);
-  }
+  for (int i = 1; i < int(later_scl.size()); ++i) fill_nodata_from(result.scl, later_scl[i]);
   result.warped_reads = warped.load();
   result.direct_reads = direct.load();
   return result;

@@ -32,7 +32,7 @@ struct AcquisitionReadOptions {
   // arena (so a caller that already bounds concurrency across acquisitions keeps its bound).
   int jobs = 4;
   ReadOptions read;
-  HrefSigner sign;            // empty: hrefs are read as they are
+  HrefSigner sign;             // empty: hrefs are read as they are
   AssetKeyResolver asset_key;  // empty: default_asset_key
   bool read_scl = true;
 };
@@ -48,8 +48,8 @@ struct AcquisitionRaster {
   BandStack bands;  // 12 bands in kBands order, nodata 0
   ByteRaster scl;   // 1 band, SCL classes, 0 nodata (empty when read_scl is false)
   std::vector<ItemProvenance> items;  // in mosaic order
-  int warped_reads = 0;   // band reads that needed the warper
-  int direct_reads = 0;   // band reads copied pixel for pixel
+  int warped_reads = 0;               // band reads that needed the warper
+  int direct_reads = 0;               // band reads copied pixel for pixel
 };
 
 // Reads `items` (one acquisition, in mosaic order: the first item's valid pixels win; the

@@ -42,7 +42,6 @@ void apply(const GdalOptions& o) {
   // Cache the COG header and the blocks read by one dataset so the warper's and RasterIO's
   // overlapping block requests do not go to the network twice.
   CPLSetConfigOption("VSI_CACHE", "TRUE");
-  CPLSetConfigOption("VSI_CACHE_SIZE", std::to_string(64 * 1024 * 1024).c_str());
   const int cache_mb = o.cache_max_mb > 0 ? o.cache_max_mb : 256;
   GDALSetCacheMax64(static_cast<GIntBig>(cache_mb) * 1024 * 1024);
   // GDAL_NUM_THREADS is deliberately not set globally: it would also make every warp and every
@@ -74,7 +73,8 @@ std::string redact_urls(std::string_view text) {
   // The query ends at whitespace, a quote, or a ':' that ends a clause ("...?sig=x: 403"); tokens
   // carry their own colons percent-encoded.
   static const std::regex url_query(R"((https?://[^\s?'"]*)\?(?:[^\s'":]|:(?![\s]|$))*)");
-  static const std::regex bare_sig(R"((sig|se|st|skoid|sktid|skt|ske|sks|skv|sv|sp|sr)=[^&\s'"]*(&|))");
+  static const std::regex bare_sig(
+      R"((sig|se|st|skoid|sktid|skt|ske|sks|skv|sv|sp|sr)=[^&\s'"]*(&|))");
   std::string out = std::regex_replace(std::string(text), url_query, "$1");
   // A token may also appear on its own (e.g. in a local path or a curl message).
   if (out.find("sig=") != std::string::npos) out = std::regex_replace(out, bare_sig, "");
@@ -116,7 +116,8 @@ std::string ErrorCapture::failure_text() const {
 int ErrorCapture::http_status() const {
   // "HTTP response code on <url>: 403", "HTTP error code : 503": the URL itself holds digits and
   // colons, so the code is the number after the last ": ".
-  static const std::regex status(R"(HTTP (?:response|error) code(?: on \S+)?\s*:\s+([1-5][0-9][0-9])\b)");
+  static const std::regex status(
+      R"(HTTP (?:response|error) code(?: on \S+)?\s*:\s+([1-5][0-9][0-9])\b)");
   int found = 0;
   for (const auto& m : messages_) {
     std::smatch match;

@@ -79,8 +79,8 @@ class ErrorCapture {
   std::vector<Message> messages_;
 };
 
-// Sets configuration options for the current thread only while alive (CPLSetThreadLocalConfigOption),
-// restoring the previous values after.
+// Sets configuration options for the current thread only while alive
+// (CPLSetThreadLocalConfigOption), restoring the previous values after.
 class ThreadConfigScope {
  public:
   ThreadConfigScope() = default;

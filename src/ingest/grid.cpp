@@ -23,7 +23,8 @@ constexpr double kDensifyStepDeg = 0.01;
 // Snapping must not turn 499999.9999999 into a whole extra pixel.
 constexpr double kSnapTolerance = 1e-6;
 
-void collect_rings(const nlohmann::json& coords, int depth, std::vector<const nlohmann::json*>& rings) {
+void collect_rings(const nlohmann::json& coords, int depth,
+                   std::vector<const nlohmann::json*>& rings) {
   if (depth == 0) {
     rings.push_back(&coords);
     return;
@@ -44,15 +45,18 @@ std::array<double, 4> projected_bounds(const nlohmann::json& g, int epsg) {
   } else if (type == "MultiPolygon") {
     collect_rings(g.at("coordinates"), 2, rings);
   } else if (type == "GeometryCollection") {
-    std::array<double, 4> b{std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
-                            -std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+    std::array<double, 4> b{
+        std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+        -std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
     for (const auto& part : g.at("geometries")) {
       const auto pb = projected_bounds(part, epsg);
-      b = {std::min(b[0], pb[0]), std::min(b[1], pb[1]), std::max(b[2], pb[2]), std::max(b[3], pb[3])};
+      b = {std::min(b[0], pb[0]), std::min(b[1], pb[1]), std::max(b[2], pb[2]),
+           std::max(b[3], pb[3])};
     }
     return b;
   } else {
-    throw InputError("The region is a GeoJSON " + type + ", not a Polygon or MultiPolygon: give an areal geometry.");
+    throw InputError("The region is a GeoJSON " + type +
+                     ", not a Polygon or MultiPolygon: give an areal geometry.");
   }
   const geo::Transformer to_crs("EPSG:4326", "EPSG:" + std::to_string(epsg));
   double min_x = std::numeric_limits<double>::infinity(), min_y = min_x;
@@ -69,16 +73,18 @@ std::array<double, 4> projected_bounds(const nlohmann::json& g, int epsg) {
       const double lon0 = (*ring)[i].at(0).get<double>(), lat0 = (*ring)[i].at(1).get<double>();
       add(lon0, lat0);
       if (i + 1 == ring->size()) break;
-      const double lon1 = (*ring)[i + 1].at(0).get<double>(), lat1 = (*ring)[i + 1].at(1).get<double>();
-      const int steps =
-          static_cast<int>(std::ceil(std::max(std::abs(lon1 - lon0), std::abs(lat1 - lat0)) / kDensifyStepDeg));
+      const double lon1 = (*ring)[i + 1].at(0).get<double>(),
+                   lat1 = (*ring)[i + 1].at(1).get<double>();
+      const int steps = static_cast<int>(
+          std::ceil(std::max(std::abs(lon1 - lon0), std::abs(lat1 - lat0)) / kDensifyStepDeg));
       for (int s = 1; s < steps; ++s) {
         const double t = double(s) / steps;
         add(lon0 + t * (lon1 - lon0), lat0 + t * (lat1 - lat0));
       }
     }
   }
-  if (!(min_x <= max_x && min_y <= max_y)) throw InputError("The region has no coordinates: give a non-empty polygon.");
+  if (!(min_x <= max_x && min_y <= max_y))
+    throw InputError("The region has no coordinates: give a non-empty polygon.");
   return {min_x, min_y, max_x, max_y};
 }
 
@@ -95,13 +101,15 @@ Grid snapped_grid(int epsg, const std::array<double, 4>& b, double res) {
 
 Grid layout_grid(const geo::Region& region) {
   const int epsg = region.utm_epsg();
-  return snapped_grid(epsg, projected_bounds(region.lonlat().to_geojson(), epsg), kOutputResolution);
+  return snapped_grid(epsg, projected_bounds(region.lonlat().to_geojson(), epsg),
+                      kOutputResolution);
 }
 
 Grid asset_grid(const stac::Item& item, const std::string& asset_key, const std::string& href) {
   const auto it = item.assets.find(asset_key);
   if (it == item.assets.end()) {
-    throw DataError("Item " + item.id + " has no asset " + asset_key + ": it cannot define the tile grid.");
+    throw DataError("Item " + item.id + " has no asset " + asset_key +
+                    ": it cannot define the tile grid.");
   }
   const stac::Asset& a = it->second;
   const std::optional<int> epsg = a.epsg ? a.epsg : item.epsg;
@@ -117,9 +125,13 @@ Grid asset_grid(const stac::Item& item, const std::string& asset_key, const std:
   ErrorCapture errors;
   const bool remote = href.rfind("http://", 0) == 0 || href.rfind("https://", 0) == 0;
   const std::string path = remote ? "/vsicurl/" + href : href;
-  DatasetPtr ds(GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
-  const std::string where = "asset " + asset_key + " of item " + item.id + " (" + redact_urls(href) + ")";
-  if (!ds) throw DataError("Could not open " + where + " to read its grid: " + errors.failure_text() + ".");
+  DatasetPtr ds(
+      GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
+  const std::string where =
+      "asset " + asset_key + " of item " + item.id + " (" + redact_urls(href) + ")";
+  if (!ds)
+    throw DataError("Could not open " + where + " to read its grid: " + errors.failure_text() +
+                    ".");
   Grid g;
   if (GDALGetGeoTransform(ds.get(), g.transform.data()) != CE_None) {
     throw DataError("The file of " + where + " has no geotransform.");

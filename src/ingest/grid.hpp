@@ -21,7 +21,8 @@ std::array<double, 4> projected_bounds(const nlohmann::json& lonlat_geometry, in
 
 // The smallest grid of `resolution` pixels whose edges lie on multiples of `resolution` (in
 // `epsg` coordinates) and which covers `bounds`.
-Grid snapped_grid(int epsg, const std::array<double, 4>& bounds, double resolution = kOutputResolution);
+Grid snapped_grid(int epsg, const std::array<double, 4>& bounds,
+                  double resolution = kOutputResolution);
 
 // Layout `grid`: the UTM zone of the region's centroid, 10 m pixels on multiples of 10 m,
 // covering the region.

@@ -47,7 +47,8 @@ struct TransformerDeleter {
 SrsPtr srs_from_epsg(int epsg) {
   SrsPtr srs(OSRNewSpatialReference(nullptr));
   if (OSRImportFromEPSG(srs.get(), epsg) != OGRERR_NONE) {
-    throw DataError("EPSG:" + std::to_string(epsg) + " is not a CRS PROJ knows: check the grid's CRS.");
+    throw DataError("EPSG:" + std::to_string(epsg) +
+                    " is not a CRS PROJ knows: check the grid's CRS.");
   }
   OSRSetAxisMappingStrategy(srs.get(), OAMS_TRADITIONAL_GIS_ORDER);
   return srs;
@@ -82,29 +83,34 @@ struct Deadline {
 bool near_integer(double v) { return std::abs(v - std::round(v)) < 1e-6; }
 
 template <class T>
-Raster<T> read_direct(GDALRasterBandH band, int file_w, int file_h, const std::array<double, 6>& src_gt,
-                      const Grid& grid, Deadline& deadline) {
+Raster<T> read_direct(GDALRasterBandH band, int file_w, int file_h,
+                      const std::array<double, 6>& src_gt, const Grid& grid, Deadline& deadline) {
   Raster<T> out(grid, 1, T{0});
   const double res = grid.transform[1];
   const int col_off = static_cast<int>(std::lround((grid.transform[0] - src_gt[0]) / res));
   const int row_off = static_cast<int>(std::lround((src_gt[3] - grid.transform[3]) / res));
   // Intersection of the grid window with the file, in file pixels.
   const int c0 = std::max(0, col_off), r0 = std::max(0, row_off);
-  const int c1 = std::min(file_w, col_off + grid.width), r1 = std::min(file_h, row_off + grid.height);
+  const int c1 = std::min(file_w, col_off + grid.width),
+            r1 = std::min(file_h, row_off + grid.height);
   if (c1 <= c0 || r1 <= r0) return out;  // the grid lies outside the file: all nodata
   GDALRasterIOExtraArg extra;
   INIT_RASTERIO_EXTRA_ARG(extra);
   extra.pfnProgress = &Deadline::progress;
   extra.pProgressData = &deadline;
   T* first = out.data.data() + std::size_t(r0 - row_off) * grid.width + (c0 - col_off);
-  const CPLErr err = GDALRasterIOEx(band, GF_Read, c0, r0, c1 - c0, r1 - r0, first, c1 - c0, r1 - r0,
-                                    gdal_type<T>(), sizeof(T), GSpacing(sizeof(T)) * grid.width, &extra);
-  if (err != CE_None) throw AttemptFailure{deadline.expired ? "the read timed out" : "reading the window failed", 0, true};
+  const CPLErr err =
+      GDALRasterIOEx(band, GF_Read, c0, r0, c1 - c0, r1 - r0, first, c1 - c0, r1 - r0,
+                     gdal_type<T>(), sizeof(T), GSpacing(sizeof(T)) * grid.width, &extra);
+  if (err != CE_None)
+    throw AttemptFailure{deadline.expired ? "the read timed out" : "reading the window failed", 0,
+                         true};
   return out;
 }
 
 template <class T>
-Raster<T> read_warped(GDALDatasetH src, const Grid& grid, Resampling resampling, Deadline& deadline) {
+Raster<T> read_warped(GDALDatasetH src, const Grid& grid, Resampling resampling,
+                      Deadline& deadline) {
   GDALDriverH mem = GDALGetDriverByName("MEM");
   DatasetPtr dst(GDALCreate(mem, "", grid.width, grid.height, 1, gdal_type<T>(), nullptr));
   if (!dst) throw AttemptFailure{"could not allocate the in-memory target grid"};
@@ -119,7 +125,8 @@ Raster<T> read_warped(GDALDatasetH src, const Grid& grid, Resampling resampling,
   std::unique_ptr<void, TransformerDeleter> approx;
   {
     void* exact = GDALCreateGenImgProjTransformer2(src, dst.get(), nullptr);
-    if (exact == nullptr) throw AttemptFailure{"no transformation exists from the file's CRS to " + grid.crs()};
+    if (exact == nullptr)
+      throw AttemptFailure{"no transformation exists from the file's CRS to " + grid.crs()};
     approx.reset(GDALCreateApproxTransformer(GDALGenImgProjTransform, exact, 0.125));
     GDALApproxTransformerOwnsSubtransformer(approx.get(), TRUE);
   }
@@ -151,26 +158,28 @@ Raster<T> read_warped(GDALDatasetH src, const Grid& grid, Resampling resampling,
   if (op == nullptr) throw AttemptFailure{"the warper could not be set up", 0, true};
   const CPLErr err = GDALChunkAndWarpImage(op, 0, 0, grid.width, grid.height);
   GDALDestroyWarpOperation(op);
-  if (err != CE_None) throw AttemptFailure{deadline.expired ? "the read timed out" : "warping failed", 0, true};
+  if (err != CE_None)
+    throw AttemptFailure{deadline.expired ? "the read timed out" : "warping failed", 0, true};
 
   Raster<T> out(grid, 1, T{0});
-  if (GDALRasterIO(GDALGetRasterBand(dst.get(), 1), GF_Read, 0, 0, grid.width, grid.height, out.data.data(),
-                   grid.width, grid.height, gdal_type<T>(), 0, 0) != CE_None) {
+  if (GDALRasterIO(GDALGetRasterBand(dst.get(), 1), GF_Read, 0, 0, grid.width, grid.height,
+                   out.data.data(), grid.width, grid.height, gdal_type<T>(), 0, 0) != CE_None) {
     throw AttemptFailure{"copying the warped grid failed", 0, true};
   }
   return out;
 }
 
 template <class T>
-Raster<T> read_once(const std::string& href, const Grid& grid, Resampling resampling, const ReadOptions& options,
-                    ErrorCapture& errors, ReadInfo& info) {
+Raster<T> read_once(const std::string& href, const Grid& grid, Resampling resampling,
+                    const ReadOptions& options, ErrorCapture& errors, ReadInfo& info) {
   ThreadConfigScope config;
   const double timeout_s = std::max(1.0, options.timeout.count());
   config.set("GDAL_HTTP_TIMEOUT", std::to_string(static_cast<int>(std::ceil(timeout_s))));
   Deadline deadline{Clock::now() + std::chrono::duration_cast<Clock::duration>(options.timeout)};
 
   const std::string path = gdal_path(href);
-  DatasetPtr ds(GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
+  DatasetPtr ds(
+      GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
   if (!ds) throw AttemptFailure{"it could not be opened", errors.http_status()};
   if (GDALGetRasterCount(ds.get()) < 1) throw AttemptFailure{"it has no bands", 0, true};
   const int file_w = GDALGetRasterXSize(ds.get()), file_h = GDALGetRasterYSize(ds.get());
@@ -185,8 +194,8 @@ Raster<T> read_once(const std::string& href, const Grid& grid, Resampling resamp
   const SrsPtr dst_srs = srs_from_epsg(grid.epsg);
   const double res = grid.transform[1];
   const bool same_crs = OSRIsSame(src_srs, dst_srs.get()) != 0;
-  const bool aligned = same_crs && grid.transform[2] == 0 && grid.transform[4] == 0 && src_gt[2] == 0 &&
-                       src_gt[4] == 0 && std::abs(src_gt[1] - res) < 1e-9 &&
+  const bool aligned = same_crs && grid.transform[2] == 0 && grid.transform[4] == 0 &&
+                       src_gt[2] == 0 && src_gt[4] == 0 && std::abs(src_gt[1] - res) < 1e-9 &&
                        std::abs(src_gt[5] - grid.transform[5]) < 1e-9 &&
                        near_integer((grid.transform[0] - src_gt[0]) / res) &&
                        near_integer((src_gt[3] - grid.transform[3]) / res);
@@ -199,14 +208,17 @@ Raster<T> read_once(const std::string& href, const Grid& grid, Resampling resamp
 
 }  // namespace
 
-std::string gdal_path(const std::string& href) { return is_remote(href) ? "/vsicurl/" + href : href; }
+std::string gdal_path(const std::string& href) {
+  return is_remote(href) ? "/vsicurl/" + href : href;
+}
 
 template <class T>
-Raster<T> read_band(const BandSource& source, const Grid& grid, Resampling resampling, const ReadOptions& options,
-                    ReadInfo* info_out) {
+Raster<T> read_band(const BandSource& source, const Grid& grid, Resampling resampling,
+                    const ReadOptions& options, ReadInfo* info_out) {
   configure_gdal();
   if (grid.width <= 0 || grid.height <= 0) {
-    throw DataError("Cannot read asset " + source.asset_key + " of item " + source.item_id + " onto an empty grid.");
+    throw DataError("Cannot read asset " + source.asset_key + " of item " + source.item_id +
+                    " onto an empty grid.");
   }
   ReadInfo info;
   std::string href = source.href;
@@ -233,7 +245,8 @@ Raster<T> read_band(const BandSource& source, const Grid& grid, Resampling resam
     // GDAL keeps per-URL state (file size, "does not exist"): forget it before trying again.
     if (remote) VSICurlPartialClearCache(gdal_path(href).c_str());
     // An expired SAS token shows up as a 403 or as a file that "does not exist" at open.
-    const bool token_problem = failure.http_status == 403 || (!failure.opened && failure.http_status == 0);
+    const bool token_problem =
+        failure.http_status == 403 || (!failure.opened && failure.http_status == 0);
     if (remote && token_problem && source.resign && info.resigns < options.max_resigns) {
       ++info.resigns;
       href = source.resign();
@@ -255,7 +268,9 @@ Raster<T> read_band(const BandSource& source, const Grid& grid, Resampling resam
   }
 }
 
-template Raster<std::uint16_t> read_band(const BandSource&, const Grid&, Resampling, const ReadOptions&, ReadInfo*);
-template Raster<std::uint8_t> read_band(const BandSource&, const Grid&, Resampling, const ReadOptions&, ReadInfo*);
+template Raster<std::uint16_t> read_band(const BandSource&, const Grid&, Resampling,
+                                         const ReadOptions&, ReadInfo*);
+template Raster<std::uint8_t> read_band(const BandSource&, const Grid&, Resampling,
+                                        const ReadOptions&, ReadInfo*);
 
 }  // namespace s2prep::ingest

@@ -101,24 +101,29 @@ bool close_enough(const std::array<double, 6>& a, const std::array<double, 6>& b
 }
 
 // Structure only: what a just-written file must show before it may take its final name.
-bool check_structure(GDALDatasetH ds, const Grid& grid, int bands, GDALDataType type, std::string& reason) {
+bool check_structure(GDALDatasetH ds, const Grid& grid, int bands, GDALDataType type,
+                     std::string& reason) {
   if (GDALGetRasterXSize(ds) != grid.width || GDALGetRasterYSize(ds) != grid.height) {
-    reason = "its size is " + std::to_string(GDALGetRasterXSize(ds)) + "x" + std::to_string(GDALGetRasterYSize(ds)) +
-             ", expected " + std::to_string(grid.width) + "x" + std::to_string(grid.height);
+    reason = "its size is " + std::to_string(GDALGetRasterXSize(ds)) + "x" +
+             std::to_string(GDALGetRasterYSize(ds)) + ", expected " + std::to_string(grid.width) +
+             "x" + std::to_string(grid.height);
     return false;
   }
   if (GDALGetRasterCount(ds) != bands) {
-    reason = "it has " + std::to_string(GDALGetRasterCount(ds)) + " bands, expected " + std::to_string(bands);
+    reason = "it has " + std::to_string(GDALGetRasterCount(ds)) + " bands, expected " +
+             std::to_string(bands);
     return false;
   }
   for (int b = 1; b <= bands; ++b) {
     if (GDALGetRasterDataType(GDALGetRasterBand(ds, b)) != type) {
-      reason = "band " + std::to_string(b) + " has type " + GDALGetDataTypeName(GDALGetRasterDataType(GDALGetRasterBand(ds, b)));
+      reason = "band " + std::to_string(b) + " has type " +
+               GDALGetDataTypeName(GDALGetRasterDataType(GDALGetRasterBand(ds, b)));
       return false;
     }
   }
   std::array<double, 6> gt{};
-  if (GDALGetGeoTransform(ds, gt.data()) != CE_None || !close_enough(gt, grid.transform, grid.transform[1])) {
+  if (GDALGetGeoTransform(ds, gt.data()) != CE_None ||
+      !close_enough(gt, grid.transform, grid.transform[1])) {
     reason = "its geotransform differs from the expected grid";
     return false;
   }
@@ -167,11 +172,14 @@ std::string cog_compression() {
   register_drivers();
   GDALDriverH cog = GDALGetDriverByName("COG");
   const char* list = cog ? GDALGetMetadataItem(cog, GDAL_DMD_CREATIONOPTIONLIST, nullptr) : nullptr;
-  return list != nullptr && std::string(list).find("<Value>ZSTD</Value>") != std::string::npos ? "ZSTD" : "DEFLATE";
+  return list != nullptr && std::string(list).find("<Value>ZSTD</Value>") != std::string::npos
+             ? "ZSTD"
+             : "DEFLATE";
 }
 
 template <class T>
-void write_cog(const Raster<T>& raster, const std::filesystem::path& path, const CogOptions& options) {
+void write_cog(const Raster<T>& raster, const std::filesystem::path& path,
+               const CogOptions& options) {
   register_drivers();
   const Grid& grid = raster.grid;
   const std::string where = path.string();
@@ -179,15 +187,18 @@ void write_cog(const Raster<T>& raster, const std::filesystem::path& path, const
   const GDALDataType type = gdal_type(ptype);
   if (grid.width <= 0 || grid.height <= 0 || raster.bands <= 0 ||
       raster.data.size() != std::size_t(raster.bands) * raster.band_size()) {
-    throw DataError("Refusing to write " + where + ": the raster is empty or its size does not match its grid.");
+    throw DataError("Refusing to write " + where +
+                    ": the raster is empty or its size does not match its grid.");
   }
   if (!options.band_descriptions.empty() && int(options.band_descriptions.size()) != raster.bands) {
-    throw DataError("Refusing to write " + where + ": " + std::to_string(options.band_descriptions.size()) +
-                    " band descriptions for " + std::to_string(raster.bands) + " bands.");
+    throw DataError("Refusing to write " + where + ": " +
+                    std::to_string(options.band_descriptions.size()) + " band descriptions for " +
+                    std::to_string(raster.bands) + " bands.");
   }
   GDALDriverH mem = GDALGetDriverByName("MEM");
   GDALDriverH cog = GDALGetDriverByName("COG");
-  if (mem == nullptr || cog == nullptr) throw DataError("This GDAL has no COG driver: install GDAL 3.1 or later.");
+  if (mem == nullptr || cog == nullptr)
+    throw DataError("This GDAL has no COG driver: install GDAL 3.1 or later.");
 
   ErrorCapture errors;
   // The MEM bands point at the raster's own buffer: a whole tile is not copied once more.
@@ -205,15 +216,18 @@ void write_cog(const Raster<T>& raster, const std::filesystem::path& path, const
   }
   auto gt = grid.transform;
   GDALSetGeoTransform(src.get(), gt.data());
-  std::unique_ptr<std::remove_pointer_t<OGRSpatialReferenceH>, SrsDeleter> srs(OSRNewSpatialReference(nullptr));
+  std::unique_ptr<std::remove_pointer_t<OGRSpatialReferenceH>, SrsDeleter> srs(
+      OSRNewSpatialReference(nullptr));
   if (OSRImportFromEPSG(srs.get(), grid.epsg) != OGRERR_NONE) {
-    throw DataError("Cannot write " + where + ": EPSG:" + std::to_string(grid.epsg) + " is unknown to PROJ.");
+    throw DataError("Cannot write " + where + ": EPSG:" + std::to_string(grid.epsg) +
+                    " is unknown to PROJ.");
   }
   GDALSetSpatialRef(src.get(), srs.get());
   for (int b = 0; b < raster.bands; ++b) {
     GDALRasterBandH band = GDALGetRasterBand(src.get(), b + 1);
     if (options.nodata) GDALSetRasterNoDataValue(band, *options.nodata);
-    if (!options.band_descriptions.empty()) GDALSetDescription(band, options.band_descriptions[b].c_str());
+    if (!options.band_descriptions.empty())
+      GDALSetDescription(band, options.band_descriptions[b].c_str());
     if (options.scale) {
       GDALSetRasterScale(band, *options.scale);
       GDALSetRasterOffset(band, options.offset.value_or(0.0));
@@ -221,7 +235,9 @@ void write_cog(const Raster<T>& raster, const std::filesystem::path& path, const
   }
 
   CslPtr co(nullptr);
-  auto set = [&co](const char* k, const std::string& v) { co.reset(CSLSetNameValue(co.release(), k, v.c_str())); };
+  auto set = [&co](const char* k, const std::string& v) {
+    co.reset(CSLSetNameValue(co.release(), k, v.c_str()));
+  };
   set("COMPRESS", cog_compression());
   set("PREDICTOR", "YES");  // the COG driver picks 2 for integers, 3 for floating point
   set("BLOCKSIZE", std::to_string(options.block_size));
@@ -243,10 +259,12 @@ void write_cog(const Raster<T>& raster, const std::filesystem::path& path, const
   }  // closing flushes the last blocks
   if (errors.failed()) fail("GDAL reported an error while writing");
   {
-    DatasetPtr check(GDALOpenEx(tmp.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
+    DatasetPtr check(
+        GDALOpenEx(tmp.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
     std::string reason;
     if (!check) fail("the written file cannot be reopened");
-    if (!check_structure(check.get(), grid, raster.bands, type, reason)) fail("the written file is wrong: " + reason);
+    if (!check_structure(check.get(), grid, raster.bands, type, reason))
+      fail("the written file is wrong: " + reason);
   }
   fsync_path(tmp, false);
   std::error_code ec;
@@ -255,11 +273,14 @@ void write_cog(const Raster<T>& raster, const std::filesystem::path& path, const
   fsync_path(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path(), true);
 }
 
-template void write_cog(const Raster<std::uint8_t>&, const std::filesystem::path&, const CogOptions&);
-template void write_cog(const Raster<std::uint16_t>&, const std::filesystem::path&, const CogOptions&);
+template void write_cog(const Raster<std::uint8_t>&, const std::filesystem::path&,
+                        const CogOptions&);
+template void write_cog(const Raster<std::uint16_t>&, const std::filesystem::path&,
+                        const CogOptions&);
 template void write_cog(const Raster<float>&, const std::filesystem::path&, const CogOptions&);
 
-bool verify_cog(const std::filesystem::path& path, const Grid& grid, int bands, PixelType ptype, std::string* reason) {
+bool verify_cog(const std::filesystem::path& path, const Grid& grid, int bands, PixelType ptype,
+                std::string* reason) {
   register_drivers();
   std::string why;
   auto result = [&](bool ok) {
@@ -272,7 +293,8 @@ bool verify_cog(const std::filesystem::path& path, const Grid& grid, int bands, 
     return result(false);
   }
   ErrorCapture errors;
-  DatasetPtr ds(GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
+  DatasetPtr ds(
+      GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
   if (!ds) {
     why = "it cannot be opened as a raster" + errors.text();
     return result(false);
@@ -281,13 +303,14 @@ bool verify_cog(const std::filesystem::path& path, const Grid& grid, int bands, 
   if (!check_structure(ds.get(), grid, bands, type, why)) return result(false);
   // Every pixel, strip by strip: a file cut short by a kill still has a valid header.
   const int strip = 512;
-  std::vector<unsigned char> buffer(std::size_t(grid.width) * strip * GDALGetDataTypeSizeBytes(type));
+  std::vector<unsigned char> buffer(std::size_t(grid.width) * strip *
+                                    GDALGetDataTypeSizeBytes(type));
   for (int b = 1; b <= bands; ++b) {
     GDALRasterBandH band = GDALGetRasterBand(ds.get(), b);
     for (int row = 0; row < grid.height; row += strip) {
       const int rows = std::min(strip, grid.height - row);
-      if (GDALRasterIO(band, GF_Read, 0, row, grid.width, rows, buffer.data(), grid.width, rows, type, 0, 0) !=
-              CE_None ||
+      if (GDALRasterIO(band, GF_Read, 0, row, grid.width, rows, buffer.data(), grid.width, rows,
+                       type, 0, 0) != CE_None ||
           errors.failed()) {
         why = "band " + std::to_string(b) + " cannot be read completely" + errors.text();
         return result(false);

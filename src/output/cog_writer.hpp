@@ -33,7 +33,7 @@ constexpr PixelType pixel_type_of<float>() {
 struct CogOptions {
   std::vector<std::string> band_descriptions;  // one per band, or empty
   std::optional<double> nodata;
-  std::optional<double> scale;   // set on every band with offset (default 0) when given
+  std::optional<double> scale;  // set on every band with offset (default 0) when given
   std::optional<double> offset;
   // Overview resampling: AVERAGE for reflectance, NEAREST for classes and masks.
   std::string overview_resampling = "NEAREST";
@@ -57,11 +57,15 @@ std::string cog_compression();
 // either does not change or is complete. Throws DataError naming `path` on any failure and
 // leaves no temporary file behind.
 template <class T>
-void write_cog(const Raster<T>& raster, const std::filesystem::path& path, const CogOptions& options);
+void write_cog(const Raster<T>& raster, const std::filesystem::path& path,
+               const CogOptions& options);
 
-extern template void write_cog(const Raster<std::uint8_t>&, const std::filesystem::path&, const CogOptions&);
-extern template void write_cog(const Raster<std::uint16_t>&, const std::filesystem::path&, const CogOptions&);
-extern template void write_cog(const Raster<float>&, const std::filesystem::path&, const CogOptions&);
+extern template void write_cog(const Raster<std::uint8_t>&, const std::filesystem::path&,
+                               const CogOptions&);
+extern template void write_cog(const Raster<std::uint16_t>&, const std::filesystem::path&,
+                               const CogOptions&);
+extern template void write_cog(const Raster<float>&, const std::filesystem::path&,
+                               const CogOptions&);
 
 // True when `path` is a COG on exactly `grid` (CRS, transform, size) with `bands` bands of
 // `type`, and every pixel of every band can be read (a truncated or corrupt file fails). When

@@ -21,7 +21,9 @@ Grid window(double x0, double y0, int w, int h) {
   return g;
 }
 
-std::uint16_t expected_harmonized(std::uint16_t v) { return v == 0 ? 0 : std::max(1, int(v) - 1000); }
+std::uint16_t expected_harmonized(std::uint16_t v) {
+  return v == 0 ? 0 : std::max(1, int(v) - 1000);
+}
 
 }  // namespace
 
@@ -49,8 +51,8 @@ TEST(Acquisition, HarmonizesOnlyFromBaseline0400) {
   EXPECT_TRUE(a_new.items[0].harmonized);
   EXPECT_EQ(a_new.items[0].processing_baseline, "04.00");
   EXPECT_FALSE(a_old.items[0].harmonized);
-  EXPECT_EQ(a_old.direct_reads, 4);   // B02 B03 B04 B08
-  EXPECT_EQ(a_old.warped_reads, 9);   // 20 m, 60 m and SCL
+  EXPECT_EQ(a_old.direct_reads, 4);  // B02 B03 B04 B08
+  EXPECT_EQ(a_old.warped_reads, 9);  // 20 m, 60 m and SCL
   int floored = 0;
   for (int b = 0; b < kBandCount; ++b)
     for (std::size_t i = 0; i < a_old.bands.band_size(); ++i) {
@@ -63,7 +65,8 @@ TEST(Acquisition, HarmonizesOnlyFromBaseline0400) {
   const int b02 = band_index("B02");
   for (int y = 0; y < g.height; ++y)
     for (int x = 0; x < g.width; ++x)
-      ASSERT_EQ(a_old.bands.at(b02, y, x), values(601000 + (x + 0.5) * 10, 5699000 - (y + 0.5) * 10, b02));
+      ASSERT_EQ(a_old.bands.at(b02, y, x),
+                values(601000 + (x + 0.5) * 10, 5699000 - (y + 0.5) * 10, b02));
 
   o.harmonize = false;
   const auto raw = read_acquisition({item_new}, g, o);
@@ -146,7 +149,8 @@ TEST(Acquisition, SignerAndAssetKeysAreUsed) {
   // Earth Search naming: common-name keys.
   stac::Item es = item;
   es.assets.clear();
-  for (const auto& b : kBands) es.assets[std::string(b.common_name)] = item.assets.at(std::string(b.name));
+  for (const auto& b : kBands)
+    es.assets[std::string(b.common_name)] = item.assets.at(std::string(b.name));
   es.assets["scl"] = item.assets.at("SCL");
   EXPECT_EQ(default_asset_key(es, "B8A"), "nir08");
   EXPECT_EQ(default_asset_key(es, "SCL"), "scl");

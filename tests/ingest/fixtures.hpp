@@ -45,7 +45,8 @@ template <class T>
 void write_tif(const fs::path& path, const Grid& g, const std::function<T(int, int)>& value) {
   GDALAllRegister();
   const GDALDataType type = sizeof(T) == 1 ? GDT_Byte : GDT_UInt16;
-  const char* options[] = {"TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE", nullptr};
+  const char* options[] = {"TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE",
+                           nullptr};
   Ds ds(GDALCreate(GDALGetDriverByName("GTiff"), path.c_str(), g.width, g.height, 1, type,
                    const_cast<char**>(options)));
   ASSERT_TRUE(ds) << path;
@@ -60,7 +61,9 @@ void write_tif(const fs::path& path, const Grid& g, const std::function<T(int, i
   std::vector<T> px(std::size_t(g.width) * g.height);
   for (int r = 0; r < g.height; ++r)
     for (int c = 0; c < g.width; ++c) px[std::size_t(r) * g.width + c] = value(c, r);
-  ASSERT_EQ(GDALRasterIO(band, GF_Write, 0, 0, g.width, g.height, px.data(), g.width, g.height, type, 0, 0), CE_None);
+  ASSERT_EQ(GDALRasterIO(band, GF_Write, 0, 0, g.width, g.height, px.data(), g.width, g.height,
+                         type, 0, 0),
+            CE_None);
 }
 
 template <class T>
@@ -71,14 +74,17 @@ std::vector<T> read_all(const fs::path& path) {
   const int w = GDALGetRasterXSize(ds.get()), h = GDALGetRasterYSize(ds.get());
   std::vector<T> px(std::size_t(w) * h);
   const GDALDataType type = sizeof(T) == 1 ? GDT_Byte : GDT_UInt16;
-  EXPECT_EQ(GDALRasterIO(GDALGetRasterBand(ds.get(), 1), GF_Read, 0, 0, w, h, px.data(), w, h, type, 0, 0), CE_None);
+  EXPECT_EQ(GDALRasterIO(GDALGetRasterBand(ds.get(), 1), GF_Read, 0, 0, w, h, px.data(), w, h, type,
+                         0, 0),
+            CE_None);
   return px;
 }
 
 // `gdalwarp -t_srs EPSG:<grid> -te <grid bounds> -tr <res> -r <method> -srcnodata 0 -dstnodata 0`
 // through the library API: what GDAL itself makes of the same file on the same grid.
 template <class T>
-std::vector<T> gdalwarp_reference(const std::string& gdal_path, const Grid& g, const std::string& method) {
+std::vector<T> gdalwarp_reference(const std::string& gdal_path, const Grid& g,
+                                  const std::string& method) {
   GDALAllRegister();
   Ds src(GDALOpen(gdal_path.c_str(), GA_ReadOnly));
   EXPECT_TRUE(src) << gdal_path;
@@ -88,9 +94,25 @@ std::vector<T> gdalwarp_reference(const std::string& gdal_path, const Grid& g, c
     std::snprintf(buf, sizeof(buf), "%.10f", v);
     return std::string(buf);
   };
-  std::vector<std::string> args = {"-of", "MEM", "-t_srs", "EPSG:" + std::to_string(g.epsg), "-te", num(g.min_x()),
-                                   num(g.min_y()), num(g.max_x()), num(g.max_y()), "-tr", num(g.resolution()),
-                                   num(g.resolution()), "-r", method, "-srcnodata", "0", "-dstnodata", "0", "-ot",
+  std::vector<std::string> args = {"-of",
+                                   "MEM",
+                                   "-t_srs",
+                                   "EPSG:" + std::to_string(g.epsg),
+                                   "-te",
+                                   num(g.min_x()),
+                                   num(g.min_y()),
+                                   num(g.max_x()),
+                                   num(g.max_y()),
+                                   "-tr",
+                                   num(g.resolution()),
+                                   num(g.resolution()),
+                                   "-r",
+                                   method,
+                                   "-srcnodata",
+                                   "0",
+                                   "-dstnodata",
+                                   "0",
+                                   "-ot",
                                    sizeof(T) == 1 ? "Byte" : "UInt16"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -106,8 +128,8 @@ std::vector<T> gdalwarp_reference(const std::string& gdal_path, const Grid& g, c
   EXPECT_EQ(GDALGetRasterYSize(out.get()), g.height);
   std::vector<T> px(std::size_t(g.width) * g.height);
   const GDALDataType type = sizeof(T) == 1 ? GDT_Byte : GDT_UInt16;
-  EXPECT_EQ(GDALRasterIO(GDALGetRasterBand(out.get(), 1), GF_Read, 0, 0, g.width, g.height, px.data(), g.width,
-                         g.height, type, 0, 0),
+  EXPECT_EQ(GDALRasterIO(GDALGetRasterBand(out.get(), 1), GF_Read, 0, 0, g.width, g.height,
+                         px.data(), g.width, g.height, type, 0, 0),
             CE_None);
   return px;
 }
@@ -115,16 +137,17 @@ std::vector<T> gdalwarp_reference(const std::string& gdal_path, const Grid& g, c
 // A smooth, non-linear reflectance field in map coordinates (so bilinear interpolation is tested
 // on something that is not itself bilinear), distinct per band.
 inline std::uint16_t field(double x, double y, int band) {
-  return static_cast<std::uint16_t>(1500 + 800 * std::sin(x / 370.0 + band) * std::cos(y / 530.0) + 37 * band +
-                                    std::fmod(std::abs(x * 0.013 + y * 0.007), 97.0));
+  return static_cast<std::uint16_t>(1500 + 800 * std::sin(x / 370.0 + band) * std::cos(y / 530.0) +
+                                    37 * band + std::fmod(std::abs(x * 0.013 + y * 0.007), 97.0));
 }
 
 // A temporary folder removed at the end of the test.
 struct TempDir {
   fs::path path;
   TempDir() {
-    path = fs::temp_directory_path() / ("s2prep_ingest_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    path = fs::temp_directory_path() /
+           ("s2prep_ingest_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(path);
     fs::create_directories(path);
   }
@@ -157,7 +180,8 @@ inline stac::Item write_tile(const fs::path& dir, const TileSpec& spec) {
     const Grid g = tile_grid(spec.epsg, spec.x0, spec.y0, kBands[b].resolution_m, spec.size_m);
     const fs::path p = dir / (std::string(kBands[b].name) + ".tif");
     write_tif<std::uint16_t>(p, g, [&](int c, int r) -> std::uint16_t {
-      const double x = g.transform[0] + (c + 0.5) * g.transform[1], y = g.transform[3] + (r + 0.5) * g.transform[5];
+      const double x = g.transform[0] + (c + 0.5) * g.transform[1],
+                   y = g.transform[3] + (r + 0.5) * g.transform[5];
       return spec.valid(x, y) ? spec.band_value(x, y, b) : 0;
     });
     stac::Asset a;

@@ -19,8 +19,8 @@ TEST(Grid, SnappedGridCoversBoundsOnTenMetreEdges) {
   EXPECT_EQ(g.epsg, 32633);
   EXPECT_DOUBLE_EQ(g.transform[0], 500000);
   EXPECT_DOUBLE_EQ(g.transform[3], 5600990);
-  EXPECT_EQ(g.width, 100);   // 500000 .. 501000
-  EXPECT_EQ(g.height, 99);   // 5600000 .. 5600990
+  EXPECT_EQ(g.width, 100);  // 500000 .. 501000
+  EXPECT_EQ(g.height, 99);  // 5600000 .. 5600990
   // Bounds already on the grid stay as they are (no extra pixel from rounding noise).
   const Grid exact = snapped_grid(32633, {500000.0000000001, 5600000, 500100, 5600099.9999999999});
   EXPECT_EQ(exact.width, 10);
@@ -38,13 +38,15 @@ TEST(Grid, LayoutGridIsUtmOfCentroidAndCoversTheRegion) {
   EXPECT_DOUBLE_EQ(g.transform[5], -10);
   EXPECT_TRUE(on_multiple(g.min_x(), 10));
   EXPECT_TRUE(on_multiple(g.max_y(), 10));
-  // Every vertex (and densified edge point) of the region lies inside, within one pixel of the edge.
+  // Every vertex (and densified edge point) of the region lies inside, within one pixel of the
+  // edge.
   const geo::Transformer t("EPSG:4326", "EPSG:32633");
   double min_x = 1e18, min_y = 1e18, max_x = -1e18, max_y = -1e18;
   const double pts[][2] = {{16.30, 48.20}, {16.34, 48.21}, {16.33, 48.23}, {16.29, 48.22}};
   for (const auto& p : pts) {
     const auto [x, y] = t(p[0], p[1]);
-    min_x = std::min(min_x, x), max_x = std::max(max_x, x), min_y = std::min(min_y, y), max_y = std::max(max_y, y);
+    min_x = std::min(min_x, x), max_x = std::max(max_x, x), min_y = std::min(min_y, y),
+    max_y = std::max(max_y, y);
   }
   EXPECT_LE(g.min_x(), min_x);
   EXPECT_GT(g.min_x(), min_x - 10);
@@ -58,8 +60,9 @@ TEST(Grid, LayoutGridIsUtmOfCentroidAndCoversTheRegion) {
 TEST(Grid, ProjectedBoundsIncludeCurvedEdges) {
   // A long east-west edge along a parallel is a curve in UTM, lowest where it crosses the central
   // meridian (15 E for zone 33): the corners alone would miss that dip.
-  const nlohmann::json poly = {{"type", "Polygon"},
-                               {"coordinates", {{{12.0, 50.0}, {18.0, 50.0}, {18.0, 50.01}, {12.0, 50.01}, {12.0, 50.0}}}}};
+  const nlohmann::json poly = {
+      {"type", "Polygon"},
+      {"coordinates", {{{12.0, 50.0}, {18.0, 50.0}, {18.0, 50.01}, {12.0, 50.01}, {12.0, 50.0}}}}};
   const auto b = projected_bounds(poly, 32633);
   const geo::Transformer t("EPSG:4326", "EPSG:32633");
   const auto [mx, my] = t(15.0, 50.0);
@@ -67,7 +70,8 @@ TEST(Grid, ProjectedBoundsIncludeCurvedEdges) {
   EXPECT_LT(my, cy - 100);  // the dip is real (hundreds of metres)
   EXPECT_LE(b[1], my);
   EXPECT_GT(b[1], my - 1);
-  EXPECT_THROW(projected_bounds(nlohmann::json{{"type", "Point"}, {"coordinates", {1, 2}}}, 32633), InputError);
+  EXPECT_THROW(projected_bounds(nlohmann::json{{"type", "Point"}, {"coordinates", {1, 2}}}, 32633),
+               InputError);
 }
 
 TEST(Grid, ContextGridGrowsByMarginAndToChipSize) {
@@ -97,7 +101,8 @@ TEST(Grid, TileGridFromAssetMetadataOrFileAndCrop) {
   stac::Asset a;
   a.href = (tmp.path / "B02.tif").string();
   item.assets["B02"] = a;
-  s2prep::ingest::test::write_tif<std::uint16_t>(tmp.path / "B02.tif", tile, [](int, int) { return std::uint16_t(1); });
+  s2prep::ingest::test::write_tif<std::uint16_t>(tmp.path / "B02.tif", tile,
+                                                 [](int, int) { return std::uint16_t(1); });
   EXPECT_EQ(asset_grid(item, "B02", a.href), tile);  // opened: no proj metadata
   item.assets["B02"].transform = std::array<double, 6>{600000, 10, 0, 5700000, 0, -10};
   item.assets["B02"].shape = std::array<int, 2>{600, 600};

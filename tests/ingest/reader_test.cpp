@@ -29,11 +29,13 @@ TEST(Reader, TenMetreBandIsCopiedPixelForPixel) {
   write_tif<std::uint16_t>(p, g10, [](int c, int r) { return std::uint16_t(1 + c * 7 + r * 3); });
   const Grid out = aligned_window(g10, 123, 45);
   ReadInfo info;
-  const auto r = read_band<std::uint16_t>({"item", "B02", p.string(), {}}, out, Resampling::Bilinear, {}, &info);
+  const auto r = read_band<std::uint16_t>({"item", "B02", p.string(), {}}, out,
+                                          Resampling::Bilinear, {}, &info);
   EXPECT_FALSE(info.warped);
   EXPECT_EQ(info.attempts, 1);
   for (int y = 0; y < out.height; ++y)
-    for (int x = 0; x < out.width; ++x) ASSERT_EQ(r.at(0, y, x), 1 + (x + 123) * 7 + (y + 45) * 3) << x << "," << y;
+    for (int x = 0; x < out.width; ++x)
+      ASSERT_EQ(r.at(0, y, x), 1 + (x + 123) * 7 + (y + 45) * 3) << x << "," << y;
 }
 
 TEST(Reader, WindowOutsideTheFileIsNodata) {
@@ -44,7 +46,8 @@ TEST(Reader, WindowOutsideTheFileIsNodata) {
   // 30 columns to the left of and 20 rows above the tile.
   const Grid out = aligned_window(g10, -30, -20, 100, 80);
   ReadInfo info;
-  const auto r = read_band<std::uint16_t>({"item", "B04", p.string(), {}}, out, Resampling::Bilinear, {}, &info);
+  const auto r = read_band<std::uint16_t>({"item", "B04", p.string(), {}}, out,
+                                          Resampling::Bilinear, {}, &info);
   EXPECT_FALSE(info.warped);
   for (int y = 0; y < out.height; ++y)
     for (int x = 0; x < out.width; ++x) {
@@ -52,8 +55,8 @@ TEST(Reader, WindowOutsideTheFileIsNodata) {
       ASSERT_EQ(r.at(0, y, x), inside ? 100 + (x - 30 + y - 20) % 50 : 0) << x << "," << y;
     }
   // Entirely outside: all nodata, no error.
-  const auto far = read_band<std::uint16_t>({"item", "B04", p.string(), {}}, aligned_window(g10, 2000, 0, 10, 10),
-                                            Resampling::Bilinear);
+  const auto far = read_band<std::uint16_t>(
+      {"item", "B04", p.string(), {}}, aligned_window(g10, 2000, 0, 10, 10), Resampling::Bilinear);
   for (auto v : far.data) ASSERT_EQ(v, 0);
 }
 
@@ -70,9 +73,11 @@ TEST(Reader, TwentyAndSixtyMetreBandsMatchGdalWarp) {
     const Grid g10 = tile_grid(32633, 600000, 5700000, 10);
     // A window touching the nodata corner and the tile edge, and one in the interior at an odd
     // offset (not on the coarse grid's pixel edges).
-    for (const Grid& out : {aligned_window(g10, 0, 150, 300, 250), aligned_window(g10, 333, 217, 201, 133)}) {
+    for (const Grid& out :
+         {aligned_window(g10, 0, 150, 300, 250), aligned_window(g10, 333, 217, 201, 133)}) {
       ReadInfo info;
-      const auto r = read_band<std::uint16_t>({"item", "B05", p.string(), {}}, out, Resampling::Bilinear, {}, &info);
+      const auto r = read_band<std::uint16_t>({"item", "B05", p.string(), {}}, out,
+                                              Resampling::Bilinear, {}, &info);
       EXPECT_TRUE(info.warped);
       const auto ref = gdalwarp_reference<std::uint16_t>(p.string(), out, "bilinear");
       ASSERT_EQ(ref.size(), r.data.size());
@@ -133,7 +138,8 @@ TEST(Reader, GridInAnotherUtmZoneIsWarpedLikeGdalWarp) {
     OSRRelease(b);
   }
   ReadInfo info;
-  const auto r = read_band<std::uint16_t>({"item", "B11", p.string(), {}}, out, Resampling::Bilinear, {}, &info);
+  const auto r = read_band<std::uint16_t>({"item", "B11", p.string(), {}}, out,
+                                          Resampling::Bilinear, {}, &info);
   EXPECT_TRUE(info.warped);
   const auto ref = gdalwarp_reference<std::uint16_t>(p.string(), out, "bilinear");
   ASSERT_EQ(ref.size(), r.data.size());
@@ -148,9 +154,11 @@ TEST(Reader, FootprintEdgeStaysNodataWithoutBlending) {
   const Grid src = tile_grid(32633, 600000, 5700000, 20);
   const fs::path p = tmp.path / "B06.tif";
   // Valid data (constant 1234) only east of a diagonal swath edge.
-  write_tif<std::uint16_t>(p, src, [](int c, int r) { return std::uint16_t(c > r / 2 + 40 ? 1234 : 0); });
+  write_tif<std::uint16_t>(p, src,
+                           [](int c, int r) { return std::uint16_t(c > r / 2 + 40 ? 1234 : 0); });
   const Grid out = aligned_window(tile_grid(32633, 600000, 5700000, 10), 0, 0, 300, 300);
-  const auto r = read_band<std::uint16_t>({"item", "B06", p.string(), {}}, out, Resampling::Bilinear);
+  const auto r =
+      read_band<std::uint16_t>({"item", "B06", p.string(), {}}, out, Resampling::Bilinear);
   int zeros = 0, valid = 0;
   for (auto v : r.data) {
     ASSERT_TRUE(v == 0 || v == 1234) << v;  // never a blend of data and nodata
@@ -164,7 +172,8 @@ TEST(Reader, FailureNamesAssetAndItemAndHidesToken) {
   TempDir tmp;
   const Grid out = aligned_window(tile_grid(32633, 600000, 5700000, 10), 0, 0, 10, 10);
   try {
-    read_band<std::uint16_t>({"S2X_ITEM", "B03", (tmp.path / "missing.tif").string(), {}}, out, Resampling::Bilinear);
+    read_band<std::uint16_t>({"S2X_ITEM", "B03", (tmp.path / "missing.tif").string(), {}}, out,
+                             Resampling::Bilinear);
     FAIL() << "expected DataError";
   } catch (const DataError& e) {
     const std::string m = e.what();
@@ -173,14 +182,16 @@ TEST(Reader, FailureNamesAssetAndItemAndHidesToken) {
   }
   // A corrupt file.
   std::ofstream(tmp.path / "bad.tif") << "not a tiff";
-  EXPECT_THROW(read_band<std::uint16_t>({"i", "B03", (tmp.path / "bad.tif").string(), {}}, out, Resampling::Bilinear),
+  EXPECT_THROW(read_band<std::uint16_t>({"i", "B03", (tmp.path / "bad.tif").string(), {}}, out,
+                                        Resampling::Bilinear),
                DataError);
   // A remote href that cannot be reached: retried a bounded number of times, token not shown.
   ReadOptions o;
   o.retry_backoff = std::chrono::milliseconds(1);
   o.timeout = std::chrono::seconds(5);
   int resigned = 0;
-  BandSource remote{"S2X_ITEM", "B03", "http://127.0.0.1:9/blob/B03.tif?st=2023&se=2099&sig=SECRETSIG", [&] {
+  BandSource remote{"S2X_ITEM", "B03",
+                    "http://127.0.0.1:9/blob/B03.tif?st=2023&se=2099&sig=SECRETSIG", [&] {
                       ++resigned;
                       return std::string("http://127.0.0.1:9/blob/B03.tif?sig=SECRET2");
                     }};
@@ -198,8 +209,10 @@ TEST(Reader, FailureNamesAssetAndItemAndHidesToken) {
 }
 
 TEST(GdalEnv, RedactsQueryStrings) {
-  EXPECT_EQ(redact_urls("HTTP error on https://a.blob.core.windows.net/c/B02.tif?st=1&se=2&sig=abc%3D: 403"),
-            "HTTP error on https://a.blob.core.windows.net/c/B02.tif: 403");
+  EXPECT_EQ(
+      redact_urls(
+          "HTTP error on https://a.blob.core.windows.net/c/B02.tif?st=1&se=2&sig=abc%3D: 403"),
+      "HTTP error on https://a.blob.core.windows.net/c/B02.tif: 403");
   EXPECT_EQ(redact_urls("/vsicurl/http://h/x.tif?sig=zz failed"), "/vsicurl/http://h/x.tif failed");
   EXPECT_EQ(redact_urls("no url here"), "no url here");
   EXPECT_EQ(redact_urls("token st=1&sig=abc&sv=2 leaked").find("abc"), std::string::npos);
@@ -216,7 +229,8 @@ TEST(GdalEnv, ConfiguresOnceAndCapturesErrorsPerThread) {
   EXPECT_TRUE(errors.has_failure());
   EXPECT_EQ(errors.http_status(), 403);
   errors.clear();
-  CPLError(CE_Failure, CPLE_HttpResponse, "HTTP response code on http://127.0.0.1:37299/b.tif: 503");
+  CPLError(CE_Failure, CPLE_HttpResponse,
+           "HTTP response code on http://127.0.0.1:37299/b.tif: 503");
   EXPECT_EQ(errors.http_status(), 503);
   EXPECT_EQ(errors.failure_text().find("sig"), std::string::npos);
   EXPECT_FALSE(gdal_version().empty());
@@ -239,14 +253,17 @@ TEST(Reader, BigEarthNetTwentyMetreBandMatchesGdalWarp) {
     g.epsg = std::atoi(OSRGetAuthorityCode(GDALGetSpatialRef(ds.get()), nullptr));
     // B02 onto its own grid: pixel for pixel.
     ReadInfo info;
-    const auto same = read_band<std::uint16_t>({name, "B02", b02.string(), {}}, g, Resampling::Bilinear, {}, &info);
+    const auto same = read_band<std::uint16_t>({name, "B02", b02.string(), {}}, g,
+                                               Resampling::Bilinear, {}, &info);
     EXPECT_FALSE(info.warped);
     EXPECT_EQ(same.data, read_all<std::uint16_t>(b02));
     for (const char* band : {"B05", "B8A", "B11", "B01"}) {
       const fs::path p = patch.path() / (name + "_" + band + ".tif");
-      const auto r = read_band<std::uint16_t>({name, band, p.string(), {}}, g, Resampling::Bilinear, {}, &info);
+      const auto r = read_band<std::uint16_t>({name, band, p.string(), {}}, g, Resampling::Bilinear,
+                                              {}, &info);
       EXPECT_TRUE(info.warped);
-      EXPECT_EQ(r.data, gdalwarp_reference<std::uint16_t>(p.string(), g, "bilinear")) << name << " " << band;
+      EXPECT_EQ(r.data, gdalwarp_reference<std::uint16_t>(p.string(), g, "bilinear"))
+          << name << " " << band;
     }
     ++checked;
   }

@@ -113,8 +113,8 @@ TEST_F(RemoteFixture, PersistentFailureIsACleanErrorAfterBoundedAttempts) {
   fast.set("GDAL_HTTP_MAX_RETRY", "1");
   fast.set("GDAL_HTTP_RETRY_DELAY", "0.05");
   ReadInfo info;
-  EXPECT_THROW(read_band<std::uint16_t>({"item", "B05", server.blob_url("B05.tif"), {}}, out, Resampling::Bilinear,
-                                        o, &info),
+  EXPECT_THROW(read_band<std::uint16_t>({"item", "B05", server.blob_url("B05.tif"), {}}, out,
+                                        Resampling::Bilinear, o, &info),
                DataError);
   EXPECT_LE(info.attempts, 2);
 }
@@ -124,18 +124,32 @@ TEST(Remote, WindowReadMovesOnlyTheBlocksItNeeds) {
   // An incompressible 10 m band of 2000 x 2000 (about 8 MB) in 256-pixel blocks.
   const Grid g10 = tile_grid(32633, 600000, 5700000, 10, 20000);
   std::mt19937 rng(7);
-  write_tif<std::uint16_t>(tmp.path / "B02.tif", g10, [&](int, int) { return std::uint16_t(1 + rng() % 60000); });
+  write_tif<std::uint16_t>(tmp.path / "B02.tif", g10,
+                           [&](int, int) { return std::uint16_t(1 + rng() % 60000); });
   s2prep::testing::TestServer server;
   server.serve_directory(tmp.path);
   // A 100 x 100 window inside one block.
   const Grid out = g10.sub_grid(Window{300, 300, 100, 100});
-  const auto r = read_band<std::uint16_t>({"item", "B02", server.blob_url("B02.tif"), {}}, out, Resampling::Bilinear);
+  const auto r = read_band<std::uint16_t>({"item", "B02", server.blob_url("B02.tif"), {}}, out,
+                                          Resampling::Bilinear);
   const auto local = read_all<std::uint16_t>(tmp.path / "B02.tif");
   for (int y = 0; y < 100; ++y)
-    for (int x = 0; x < 100; ++x) ASSERT_EQ(r.at(0, y, x), local[std::size_t(y + 300) * 2000 + x + 300]);
+    for (int x = 0; x < 100; ++x)
+      ASSERT_EQ(r.at(0, y, x), local[std::size_t(y + 300) * 2000 + x + 300]);
   const auto file_size = fs::file_size(tmp.path / "B02.tif");
   const auto moved = server.bytes_sent("/blob/B02.tif");
   // One 256 x 256 uint16 block is 128 KB; the header and GDAL's minimum chunking add a little.
   EXPECT_LT(moved, file_size / 10) << moved << " of " << file_size;
   EXPECT_LE(server.request_count("/blob/B02.tif"), 6);
+
+  // The warper also fetches only the source window it needs: a 20 m band of 1000 x 1000 (4 MB).
+  const Grid g20 = tile_grid(32633, 600000, 5700000, 20, 20000);
+  write_tif<std::uint16_t>(tmp.path / "B05.tif", g20,
+                           [&](int, int) { return std::uint16_t(1 + rng() % 60000); });
+  const auto warped = read_band<std::uint16_t>({"item", "B05", server.blob_url("B05.tif"), {}}, out,
+                                               Resampling::Bilinear);
+  EXPECT_EQ(warped.data,
+            gdalwarp_reference<std::uint16_t>((tmp.path / "B05.tif").string(), out, "bilinear"));
+  const auto moved20 = server.bytes_sent("/blob/B05.tif");
+  EXPECT_LT(moved20, fs::file_size(tmp.path / "B05.tif") / 10) << moved20;
 }

@@ -25,8 +25,9 @@ class CogWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     GDALAllRegister();
-    dir_ = fs::temp_directory_path() / ("s2prep_cog_test_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("s2prep_cog_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -52,7 +53,8 @@ BandStack sample_stack(const Grid& g) {
   BandStack r(g, 12, 0);
   for (int b = 0; b < 12; ++b)
     for (int y = 0; y < g.height; ++y)
-      for (int x = 0; x < g.width; ++x) r.at(b, y, x) = static_cast<std::uint16_t>((x * 7 + y * 13 + b * 101) % 9000);
+      for (int x = 0; x < g.width; ++x)
+        r.at(b, y, x) = static_cast<std::uint16_t>((x * 7 + y * 13 + b * 101) % 9000);
   r.at(0, 0, 0) = 0;  // a nodata pixel
   return r;
 }
@@ -76,7 +78,8 @@ TEST_F(CogWriterTest, ReflectanceRasterIsACogWithBandsNodataScaleAndPixels) {
   ASSERT_NE(predictor, nullptr);
   EXPECT_STREQ(predictor, "2");
   ASSERT_EQ(GDALGetRasterCount(ds.get()), 12);
-  const char* names[] = {"B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12"};
+  const char* names[] = {"B01", "B02", "B03", "B04", "B05", "B06",
+                         "B07", "B08", "B8A", "B09", "B11", "B12"};
   for (int b = 0; b < 12; ++b) {
     GDALRasterBandH band = GDALGetRasterBand(ds.get(), b + 1);
     EXPECT_STREQ(GDALGetDescription(band), names[b]);
@@ -93,7 +96,8 @@ TEST_F(CogWriterTest, ReflectanceRasterIsACogWithBandsNodataScaleAndPixels) {
     EXPECT_EQ(by, 512);
     EXPECT_GE(GDALGetOverviewCount(band), 1);
     std::vector<std::uint16_t> px(g.pixel_count());
-    ASSERT_EQ(GDALRasterIO(band, GF_Read, 0, 0, g.width, g.height, px.data(), g.width, g.height, GDT_UInt16, 0, 0),
+    ASSERT_EQ(GDALRasterIO(band, GF_Read, 0, 0, g.width, g.height, px.data(), g.width, g.height,
+                           GDT_UInt16, 0, 0),
               CE_None);
     EXPECT_TRUE(std::equal(px.begin(), px.end(), r.band(b)));
   }
@@ -190,7 +194,9 @@ TEST_F(CogWriterTest, RewriteReplacesAtomically) {
   Ds ds(GDALOpen(p.c_str(), GA_ReadOnly));
   ASSERT_TRUE(ds);
   std::uint8_t v = 0;
-  ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(ds.get(), 1), GF_Read, 5, 5, 1, 1, &v, 1, 1, GDT_Byte, 0, 0), CE_None);
+  ASSERT_EQ(
+      GDALRasterIO(GDALGetRasterBand(ds.get(), 1), GF_Read, 5, 5, 1, 1, &v, 1, 1, GDT_Byte, 0, 0),
+      CE_None);
   EXPECT_EQ(v, 2);
   EXPECT_EQ(files(), std::vector<fs::path>{"mask.tif"});
 }
