@@ -781,8 +781,11 @@ struct TestServer::Impl {
         }
       }
     }
+    if (base.empty()) {
+      return azure_error(404, "ContainerNotFound", "The specified container does not exist.");
+    }
     const std::filesystem::path rel(relative);
-    bool safe = !relative.empty() && rel.is_relative() && !base.empty();
+    bool safe = !relative.empty() && rel.is_relative();
     for (const auto& part : rel) {
       if (part == ".." || part == ".") safe = false;
     }

@@ -73,8 +73,8 @@ struct RequestRecord {
   std::string query;  // raw query string
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
-  int status = 0;
-  std::uint64_t bytes_sent = 0;  // body bytes
+  int status = 0;                // 0 when the connection was dropped
+  std::uint64_t bytes_sent = 0;  // body bytes actually sent (half the body when truncated)
 };
 
 class TestServer {

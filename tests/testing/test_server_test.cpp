@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include <httplib.h>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/time.hpp"
@@ -476,6 +478,35 @@ TEST_F(BlobTest, SigningNeedsAValidUnexpiredToken) {
   server_.set_token_lifetime(0s);
   const std::string dead = json::parse(client_.Get("/token/sentinel-2-l2a")->body).at("token");
   EXPECT_EQ(get("bytes=0-9", "?" + dead)->status, 403);
+}
+
+TEST_F(BlobTest, ConcurrentRangeReads) {
+  std::vector<std::thread> readers;
+  std::atomic<int> exact{0};
+  for (int t = 0; t < 6; ++t) {
+    readers.emplace_back([&, t] {
+      httplib::Client client(server_.base_url());
+      for (int i = 0; i < 20; ++i) {
+        const std::size_t first = static_cast<std::size_t>(t * 9000 + i * 400);
+        auto res = client.Get(
+            "/blob/T33UUP/B04.tif",
+            {{"Range", "bytes=" + std::to_string(first) + "-" + std::to_string(first + 299)}});
+        if (res && res->status == 206 && res->body == content_.substr(first, 300)) ++exact;
+      }
+    });
+  }
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(exact, 120);
+  EXPECT_EQ(server_.request_count("/blob"), 120);
+  EXPECT_EQ(server_.bytes_sent("/blob"), 120u * 300u);
+}
+
+TEST(TestServer, BlobsWithoutAServedDirectoryAre404) {
+  TestServer server;
+  httplib::Client client(server.base_url());
+  auto res = client.Get("/blob/a.tif");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
 }
 
 TEST_F(BlobTest, RequestLogAndByteCounts) {
