@@ -1,7 +1,8 @@
 // s2prep-scenegen: writes the standard synthetic scene, serves it on 127.0.0.1, or prints the
 // demo region.
 //
-//   s2prep-scenegen generate --out DIR [--size N] [--seed S] [--href-base URL]
+//   s2prep-scenegen generate --out DIR [--size N] [--seed S] [--href-base URL] [--tile T]...
+//                            [--date YYYY-MM-DD]... [--threads N]
 //   s2prep-scenegen serve --data DIR [--port-file F] [--latency-ms N] [--require-signing]
 //   s2prep-scenegen region [--size N]
 
@@ -16,6 +17,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "core/errors.hpp"
 #include "scenegen/scenegen.hpp"
@@ -36,13 +38,45 @@ void write_text_atomically(const fs::path& path, const std::string& text) {
   fs::rename(tmp, path);
 }
 
-int run_generate(const fs::path& out, int size, std::uint64_t seed, const std::string& href_base) {
+struct GenerateArgs {
+  fs::path out;
+  int size = 1098;
+  std::uint64_t seed = 7;
+  std::string href_base;
+  std::vector<std::string> tiles;  // keep only these tiles (all when empty)
+  std::vector<std::string> dates;  // keep only acquisitions whose datetime starts so
+  int threads = 0;
+};
+
+int run_generate(const GenerateArgs& args) {
+  auto scene = s2prep::scenegen::standard_scene(args.size, args.seed);
+  const std::string region = s2prep::scenegen::demo_region_wkt(scene);
+  // Subsets (e.g. one full-size tile at one date for a benchmark) keep the ground and sky of
+  // the full scene.
+  auto keep = [](const std::vector<std::string>& wanted, const std::string& value, bool prefix) {
+    if (wanted.empty()) return true;
+    for (const auto& w : wanted) {
+      if (prefix ? value.rfind(w, 0) == 0 : value == w) return true;
+    }
+    return false;
+  };
+  std::erase_if(scene.tiles, [&](const auto& t) { return !keep(args.tiles, t.mgrs_tile, false); });
+  std::erase_if(scene.acquisitions,
+                [&](const auto& a) { return !keep(args.dates, a.datetime, true); });
+  if (scene.tiles.empty() || scene.acquisitions.empty()) {
+    throw InputError(
+        "--tile/--date leave nothing to generate; the standard scene has tiles "
+        "33UUP, 33UVP, 32UQU and dates from 2021-06-15 to 2023-09-01.");
+  }
+  const fs::path& out = args.out;
+  const std::string& href_base = args.href_base;
   fs::create_directories(out);
-  const auto scene = s2prep::scenegen::standard_scene(size, seed);
-  const auto items = s2prep::scenegen::generate(scene, out, href_base);
+  s2prep::scenegen::GenerateOptions options;
+  options.threads = args.threads;
+  const auto items = s2prep::scenegen::generate(scene, out, href_base, options);
   write_text_atomically(out / "items.json",
                         s2prep::scenegen::feature_collection(items, href_base).dump(1) + "\n");
-  write_text_atomically(out / "region.wkt", s2prep::scenegen::demo_region_wkt(scene) + "\n");
+  write_text_atomically(out / "region.wkt", region + "\n");
   std::cout << "wrote " << items.size() << " items to " << (out / "items.json").string() << "\n";
   return 0;
 }
@@ -108,16 +142,16 @@ int main(int argc, char** argv) {
   CLI::App app{"Synthetic Sentinel-2 L2A scenes (COGs + STAC Items) for tests and the demo"};
   app.require_subcommand(1);
 
-  int size = 1098;
-  std::uint64_t seed = 7;
-  fs::path out;
-  std::string href_base;
+  GenerateArgs g;
   auto* gen = app.add_subcommand("generate", "Write the standard scene and DIR/items.json");
-  gen->add_option("--out", out, "Output folder")->required();
-  gen->add_option("--size", size, "Tile size in 10 m pixels (multiple of 6; real tiles 10980)");
-  gen->add_option("--seed", seed, "Random seed of the ground");
-  gen->add_option("--href-base", href_base,
+  gen->add_option("--out", g.out, "Output folder")->required();
+  gen->add_option("--size", g.size, "Tile size in 10 m pixels (multiple of 6; real tiles 10980)");
+  gen->add_option("--seed", g.seed, "Random seed of the ground");
+  gen->add_option("--href-base", g.href_base,
                   "Prefix of asset hrefs (default: paths relative to the output folder)");
+  gen->add_option("--tile", g.tiles, "Only this tile (repeatable): 33UUP, 33UVP, 32UQU");
+  gen->add_option("--date", g.dates, "Only acquisitions whose datetime starts so (repeatable)");
+  gen->add_option("--threads", g.threads, "Files written in parallel (default: all cores)");
 
   fs::path data;
   std::string port_file;
@@ -130,14 +164,15 @@ int main(int argc, char** argv) {
   serve->add_flag("--require-signing", require_signing, "Blobs need a SAS token");
 
   auto* region = app.add_subcommand("region", "Print the demo region (lon/lat WKT)");
-  region->add_option("--size", size, "Tile size the scene was generated with");
+  region->add_option("--size", g.size, "Tile size the scene was generated with");
 
   CLI11_PARSE(app, argc, argv);
   try {
-    if (*gen) return run_generate(out, size, seed, href_base);
+    if (*gen) return run_generate(g);
     if (*serve) return run_serve(data, port_file, latency_ms, require_signing);
     if (*region) {
-      std::cout << s2prep::scenegen::demo_region_wkt(s2prep::scenegen::standard_scene(size, seed))
+      std::cout << s2prep::scenegen::demo_region_wkt(
+                       s2prep::scenegen::standard_scene(g.size, g.seed))
                 << "\n";
       return 0;
     }

@@ -118,21 +118,12 @@ std::vector<CloudPlacement> place_clouds(const SceneSpec& scene, const Acquisiti
   return out;
 }
 
-// Scene-CRS coordinates of every 10 m pixel centre of a tile (row-major).
+// Scene-CRS coordinates of every 10 m pixel centre of a tile in another CRS (row-major).
 void scene_coordinates(const SceneSpec& scene, const TileSpec& tile, std::vector<double>& sx,
                        std::vector<double>& sy) {
   const int n = tile.size_px_10m;
   sx.resize(std::size_t(n) * n);
   sy.resize(std::size_t(n) * n);
-  if (tile.epsg == scene.scene_crs()) {
-    for (int r = 0; r < n; ++r) {
-      for (int c = 0; c < n; ++c) {
-        sx[std::size_t(r) * n + c] = tile.origin_x + (c + 0.5) * 10;
-        sy[std::size_t(r) * n + c] = tile.origin_y - (r + 0.5) * 10;
-      }
-    }
-    return;
-  }
   // Another UTM zone: project a coarse lattice exactly and interpolate bilinearly (the
   // projection is smooth; the error over 16 pixels is far below a millimetre).
   constexpr int kStep = 16;
@@ -270,8 +261,10 @@ TileRender render_tile(const SceneSpec& scene, std::size_t acquisition, std::siz
   out.truth_dark = ByteRaster(g, 1);
   out.scl = ByteRaster(g, 1);
 
+  // Tiles in the scene CRS need no lookup table (saves 16 bytes per pixel on full tiles).
+  const bool same_crs = tile.epsg == scene.scene_crs();
   std::vector<double> sx, sy;
-  scene_coordinates(scene, tile, sx, sy);
+  if (!same_crs) scene_coordinates(scene, tile, sx, sy);
   const std::vector<CloudPlacement> clouds = place_clouds(scene, acq);
   const int n = g.width;
 
@@ -279,7 +272,8 @@ TileRender render_tile(const SceneSpec& scene, std::size_t acquisition, std::siz
     for (int r = row_begin; r < row_end; ++r) {
       for (int c = 0; c < n; ++c) {
         const std::size_t k = std::size_t(r) * n + c;
-        const double x = sx[k], y = sy[k];
+        const double x = same_crs ? tile.origin_x + (c + 0.5) * 10 : sx[k];
+        const double y = same_crs ? tile.origin_y - (r + 0.5) * 10 : sy[k];
         const Ground gr = ground_at(scene, x, y);
         out.cover.data[k] = std::uint8_t(gr.cover);
         out.texture.data[k] = gr.texture;
