@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cmath>
 
 #include "core/bands.hpp"
 #include "core/errors.hpp"
+#include "stac/provider.hpp"
 
 namespace s2prep::ingest {
 
@@ -16,34 +18,20 @@ namespace {
 
 constexpr int kSclSlot = kBandCount;  // slot index of SCL after the 12 bands
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
 std::string default_asset_key(const stac::Item& item, std::string_view band) {
-  if (item.assets.count(std::string(band))) return std::string(band);
-  const int index = band_index(band);
-  if (index >= 0 && item.assets.count(std::string(kBands[index].common_name))) {
-    return std::string(kBands[index].common_name);
-  }
-  if (item.assets.count(lower(band))) return lower(band);
-  throw DataError("Item " + item.id + " has no asset for band " + std::string(band) +
-                  ": the provider's asset naming is not supported.");
+  if (auto key = stac::band_asset_key(item, band)) return *key;
+  (void)stac::band_asset(item, band);  // throws the provider's DataError naming item and band
+  throw DataError("STAC item " + item.id + " has no asset for band " + std::string(band) + ".");
 }
 
-bool needs_harmonization(const stac::Item& item) {
-  const auto b = item.baseline();
-  return b && *b >= 4.0 - 1e-9;
-}
+bool needs_harmonization(const stac::Item& item) { return stac::radiometry(item).harmonize(); }
 
-void harmonize(std::uint16_t* data, std::size_t count) {
+void harmonize(std::uint16_t* data, std::size_t count, int dn_offset) {
   for (std::size_t i = 0; i < count; ++i) {
-    const std::uint16_t v = data[i];
-    if (v != 0) data[i] = v > 1001 ? static_cast<std::uint16_t>(v - 1000) : std::uint16_t{1};
+    if (data[i] != 0)
+      data[i] = static_cast<std::uint16_t>(std::clamp(int(data[i]) - dn_offset, 1, 65535));
   }
 }
 
@@ -74,7 +62,12 @@ AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const G
     p.id = item.id;
     p.processing_baseline = item.processing_baseline;
     p.baseline = item.baseline();
-    p.harmonized = options.harmonize && needs_harmonization(item);
+    const stac::Radiometry r = stac::radiometry(item);
+    p.dn_offset = r.dn_offset;
+    p.offset_source = r.source == stac::Radiometry::Source::kDeclared   ? "declared"
+                      : r.source == stac::Radiometry::Source::kBaseline ? "baseline"
+                                                                        : "none";
+    p.harmonized = options.harmonize && r.harmonize();
     result.items.push_back(std::move(p));
   }
 
@@ -122,7 +115,10 @@ AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const G
     } else {
       auto band = read_band<std::uint16_t>(src, grid, Resampling::Bilinear, options.read, &info);
       // Per item, before mosaicking: neighbouring tiles of one acquisition can differ in baseline.
-      if (result.items[i].harmonized) harmonize(band.data.data(), band.data.size());
+      if (result.items[i].harmonized) {
+        harmonize(band.data.data(), band.data.size(),
+                  static_cast<int>(std::lround(result.items[i].dn_offset)));
+      }
       if (i == 0) {
         std::copy(band.data.begin(), band.data.end(), result.bands.band(s));
       } else {

@@ -21,8 +21,8 @@ namespace s2prep::ingest {
 using HrefSigner = std::function<std::string(const std::string& href, bool refresh)>;
 
 // Maps a band name ("B02", "SCL") to the item's asset key. The default resolver
-// (default_asset_key) handles Planetary Computer keys ("B02", "SCL") and Earth Search common
-// names ("blue", "scl").
+// (default_asset_key, i.e. stac::band_asset_key of stac/provider.hpp) handles Planetary Computer
+// keys ("B02", "SCL") and Earth Search common names ("blue", "scl").
 using AssetKeyResolver = std::function<std::string(const stac::Item&, std::string_view band)>;
 std::string default_asset_key(const stac::Item& item, std::string_view band);
 
@@ -41,7 +41,9 @@ struct ItemProvenance {
   std::string id;
   std::string processing_baseline;  // as declared ("04.00"), may be empty
   std::optional<double> baseline;   // as a number
-  bool harmonized = false;          // 1000 was subtracted from its digital numbers
+  bool harmonized = false;          // dn_offset was subtracted from its digital numbers
+  double dn_offset = 0;             // the DN offset of its reflectance bands (1000 or 0)
+  std::string offset_source;        // "baseline", "declared" (raster:bands offset) or "none"
 };
 
 struct AcquisitionRaster {
@@ -58,10 +60,11 @@ struct AcquisitionRaster {
 AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const Grid& grid,
                                    const AcquisitionReadOptions& options = {});
 
-// True when this item's digital numbers carry the +1000 offset (baseline >= 04.00).
+// True when this item's digital numbers carry an offset (baseline >= 04.00, or a declared
+// raster:bands offset), following stac::radiometry.
 bool needs_harmonization(const stac::Item& item);
-// DN = max(DN - 1000, 1) for DN != 0; 0 (nodata) stays 0.
-void harmonize(std::uint16_t* data, std::size_t count);
+// DN = max(DN - dn_offset, 1) for DN != 0 (clamped to 65535); 0 (nodata) stays 0.
+void harmonize(std::uint16_t* data, std::size_t count, int dn_offset = 1000);
 // Fills the nodata (0) pixels of `mosaic` from `next` (same grid): first valid pixel wins.
 template <class T>
 void fill_nodata_from(Raster<T>& mosaic, const Raster<T>& next);

@@ -50,6 +50,8 @@ TEST(Acquisition, HarmonizesOnlyFromBaseline0400) {
   ASSERT_EQ(a_new.items.size(), 1u);
   EXPECT_TRUE(a_new.items[0].harmonized);
   EXPECT_EQ(a_new.items[0].processing_baseline, "04.00");
+  EXPECT_EQ(a_new.items[0].dn_offset, 1000);
+  EXPECT_EQ(a_new.items[0].offset_source, "baseline");
   EXPECT_FALSE(a_old.items[0].harmonized);
   EXPECT_EQ(a_old.direct_reads, 4);  // B02 B03 B04 B08
   EXPECT_EQ(a_old.warped_reads, 9);  // 20 m, 60 m and SCL
@@ -173,6 +175,29 @@ TEST(Acquisition, SignerAndAssetKeysAreUsed) {
   broken = item;
   broken.assets["B11"].href = (tmp.path / "gone.tif").string();
   EXPECT_THROW(read_acquisition({broken}, g), DataError);
+}
+
+TEST(Acquisition, DeclaredOffsetIsHarmonizedWhateverTheBaseline) {
+  TempDir tmp;
+  TileSpec s;
+  s.baseline = "";
+  s.id = "S2B_33UUP_20230601_0_L2A";  // Earth Search style id: no baseline in it
+  auto item = write_tile(tmp.path / "t", s);
+  const Grid g = window(601000, 5699000, 20, 20);
+  const auto raw = read_acquisition({item}, g);
+  EXPECT_FALSE(raw.items[0].harmonized);
+  for (auto& [key, asset] : item.assets) {
+    if (key != "SCL") {
+      asset.scale = 0.0001;
+      asset.offset = -0.1;
+    }
+  }
+  const auto declared = read_acquisition({item}, g);
+  EXPECT_TRUE(declared.items[0].harmonized);
+  EXPECT_EQ(declared.items[0].offset_source, "declared");
+  for (std::size_t i = 0; i < raw.bands.data.size(); ++i)
+    ASSERT_EQ(declared.bands.data[i], expected_harmonized(raw.bands.data[i]));
+  EXPECT_EQ(declared.scl.data, raw.scl.data);  // SCL is never offset
 }
 
 TEST(Acquisition, HarmonizeFunction) {
