@@ -229,6 +229,42 @@ TEST(BuiltinShadow, FindsShadowAtTheRightOffset) {
   EXPECT_EQ(share(result.cloud, rect(180, 20, 240, 80), below(0.05)), 1.0);
 }
 
+TEST(BuiltinShadow, EachCloudGetsItsOwnHeight) {
+  // Sun at zenith 30, azimuth 180 (due south): shadows fall straight up (north) by
+  // h * tan(30 deg) / 10 m = 57.74 px at 1000 m and 161.66 px at 2800 m.
+  Scene scene(240, 300, kVegetation);
+  scene.shade(disc(200 - 57.74, 60, 12));
+  scene.fill(disc(200, 60, 12), kCloud);
+  scene.shade(disc(260 - 161.66, 180, 14));
+  scene.fill(disc(260, 180, 14), kCloud);
+  const FloatRaster shadow = builtin_detect(scene.stack(), {30, 180}, 0.3).shadow;
+  EXPECT_GT(share(shadow, disc(200 - 57.74, 60, 10), above(0.5)), 0.95);
+  EXPECT_GT(share(shadow, disc(260 - 161.66, 180, 12), above(0.5)), 0.95);
+  EXPECT_EQ(share(
+                shadow,
+                [](int r, int c) {
+                  return !disc(200 - 57.74, 60, 15)(r, c) && !disc(260 - 161.66, 180, 17)(r, c);
+                },
+                below(0.2)),
+            1.0);
+}
+
+TEST(BuiltinShadow, HeightsOutsideTheSearchRangeAreNotMatched) {
+  Scene scene(260, 260, kVegetation);
+  scene.shade(disc(180 - kShift, 180 - kShift, 16));
+  scene.fill(disc(180, 180, 16), kCloud);
+  BuiltinOptions options;
+  options.max_cloud_height_m = 600;  // the cloud is at 1000 m
+  const FloatRaster shadow = builtin_detect(scene.stack(), {40, 135}, 0.3, options).shadow;
+  EXPECT_EQ(share(
+                shadow, [](int, int) { return true; }, below(0.2)),
+            1.0);
+  options.max_cloud_height_m = 1200;
+  options.height_step_m = 50;  // 1000 m is on the lattice
+  const FloatRaster found = builtin_detect(scene.stack(), {40, 135}, 0.3, options).shadow;
+  EXPECT_GT(share(found, disc(180 - kShift, 180 - kShift, 14), above(0.5)), 0.95);
+}
+
 TEST(BuiltinShadow, LargeDarkAreaOnTheSunLineIsNotTakenForShadow) {
   // A dark terrain patch large enough to hold the whole projected cloud lies on the shadow
   // line beyond the true shadow; a plain "fraction of dark pixels" score would match it too.
