@@ -8,6 +8,7 @@
 #include "core/errors.hpp"
 #include "fixtures.hpp"
 #include "ingest/gdal_env.hpp"
+#include "ingest/grid.hpp"
 
 using namespace s2prep;
 using namespace s2prep::ingest;
@@ -268,4 +269,38 @@ TEST(Reader, BigEarthNetTwentyMetreBandMatchesGdalWarp) {
     ++checked;
   }
   EXPECT_GT(checked, 0);
+}
+
+TEST(Reader, WarpOntoAGridOutsideTheFileIsAllNodata) {
+  TempDir tmp;
+  const Grid src = tile_grid(32633, 600000, 5700000, 20);
+  const fs::path p = tmp.path / "B05.tif";
+  write_tif<std::uint16_t>(p, src, [](int, int) { return std::uint16_t(700); });
+  // Beside the tile, and straddling its eastern edge.
+  const Grid g10 = tile_grid(32633, 600000, 5700000, 10);
+  const auto beside = read_band<std::uint16_t>(
+      {"i", "B05", p.string(), {}}, g10.sub_grid(Window{700, 0, 50, 50}), Resampling::Bilinear);
+  for (auto v : beside.data) ASSERT_EQ(v, 0);
+  const auto edge = read_band<std::uint16_t>(
+      {"i", "B05", p.string(), {}}, g10.sub_grid(Window{580, 0, 50, 50}), Resampling::Bilinear);
+  EXPECT_EQ(edge.data, gdalwarp_reference<std::uint16_t>(p.string(), edge.grid, "bilinear"));
+  EXPECT_EQ(edge.at(0, 10, 5), 700);
+  EXPECT_EQ(edge.at(0, 10, 45), 0);
+}
+
+TEST(Reader, PlanetaryComputerItemDeclaresTheTileGrid) {
+  const fs::path p = fs::path(S2PREP_SHARED_DIR) / "fixtures" / "planetary-computer" /
+                     "item_S2B_MSIL2A_20190629T212529_R043_T06VVN.json";
+  if (!fs::exists(p)) GTEST_SKIP() << "no ../shared/fixtures/planetary-computer";
+  std::ifstream in(p);
+  const auto item = stac::Item::from_json(nlohmann::json::parse(in));
+  const Grid g = asset_grid(item, "B02", "/nonexistent");  // from proj:* alone, nothing opened
+  EXPECT_EQ(g.width, 10980);
+  EXPECT_EQ(g.height, 10980);
+  EXPECT_DOUBLE_EQ(g.resolution(), 10);
+  EXPECT_EQ(g.epsg, 32606);
+  const Grid c = crop_to_bounds(
+      g, {g.min_x() + 1234, g.min_y() + 5678, g.min_x() + 3456, g.min_y() + 7891}, "T06VVN");
+  EXPECT_EQ(c.width, 223);   // 1230 .. 3460
+  EXPECT_EQ(c.height, 223);  // 5670 .. 7900
 }
