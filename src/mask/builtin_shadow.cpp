@@ -282,6 +282,11 @@ FloatRaster builtin_shadow_probability(const BandStack& stack, const FloatRaster
     const double tan_zenith = std::tan(sun.zenith_deg * std::numbers::pi / 180.0);
     double step = options.height_step_m;
     if (step <= 0) step = tan_zenith > 1e-6 ? pixel / tan_zenith : options.max_cloud_height_m;
+    if (step > 0 && (options.max_cloud_height_m - options.min_cloud_height_m) / step > 1e5) {
+      throw InputError(
+          "the cloud height step of the built-in shadow detector gives over 100000 heights to "
+          "try; give a step of at least a few metres (or 0 for one pixel).");
+    }
     for (double h = options.min_cloud_height_m; h <= options.max_cloud_height_m + 1e-9; h += step) {
       const PixelOffset o = shadow_offset(sun, h, pixel);
       const Shift s{int(std::lround(o.col)), int(std::lround(o.row))};

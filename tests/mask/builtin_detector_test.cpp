@@ -304,6 +304,10 @@ TEST(BuiltinShadow, BadSunOrGridIsInputError) {
   Scene scene(20, 20, kVegetation);
   const FloatRaster cloud(scene.stack().grid, 1, 0.0f);
   EXPECT_THROW(builtin_shadow_probability(scene.stack(), cloud, {95, 180}, 0.3), InputError);
+  BuiltinOptions tiny_step;
+  tiny_step.height_step_m = 0.001;
+  EXPECT_THROW(builtin_shadow_probability(scene.stack(), cloud, {30, 180}, 0.3, tiny_step),
+               InputError);
   const FloatRaster wrong(test_grid(10, 10), 1, 0.0f);
   EXPECT_THROW(builtin_shadow_probability(scene.stack(), wrong, {30, 180}, 0.3), InputError);
 }
