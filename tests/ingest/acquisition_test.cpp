@@ -122,6 +122,46 @@ TEST(Acquisition, MosaicOfTwoOverlappingTilesFirstValidWins) {
   for (auto v : ab.scl.data) ASSERT_NE(v, 0);
 }
 
+TEST(Acquisition, MosaicAcrossAUtmZoneBoundary) {
+  TempDir tmp;
+  // Tile A in zone 33 near its eastern edge; tile B in zone 34 overlapping A's eastern half.
+  TileSpec a;
+  a.id = "A33";
+  a.epsg = 32633;
+  a.x0 = 780000;
+  a.y0 = 5600040;
+  a.band_value = [](double, double, int b) { return std::uint16_t(3000 + b); };
+  TileSpec b;
+  b.id = "B34";
+  b.epsg = 32634;
+  b.x0 = 357000;
+  b.y0 = 5596020;
+  b.band_value = [](double, double, int band) { return std::uint16_t(5000 + band); };
+  b.scl = [](double, double) { return std::uint8_t(9); };
+  const auto ia = write_tile(tmp.path / "a", a);
+  const auto ib = write_tile(tmp.path / "b", b);
+  Grid g;  // zone 34, x 355500 .. 361500: A only | A and B | B only
+  g.epsg = 32634;
+  g.transform = {355500, 10, 0, 5593000, 0, -10};
+  g.width = 600;
+  g.height = 200;
+  AcquisitionReadOptions o;
+  o.harmonize = false;
+  const auto ab = read_acquisition({ia, ib}, g, o);
+  const auto ba = read_acquisition({ib, ia}, g, o);
+  EXPECT_EQ(ab.direct_reads, 4);  // B's 10 m bands are on the grid; all of A is warped
+  const int b8a = band_index("B8A");
+  for (int y = 20; y < g.height - 20; y += 10) {
+    EXPECT_EQ(ab.bands.at(b8a, y, 50), 3000 + b8a);   // x 356000: A only
+    EXPECT_EQ(ab.bands.at(b8a, y, 300), 3000 + b8a);  // x 358500: both, A first
+    EXPECT_EQ(ba.bands.at(b8a, y, 300), 5000 + b8a);  // both, B first
+    EXPECT_EQ(ab.bands.at(b8a, y, 550), 5000 + b8a);  // x 361000: B only
+    EXPECT_EQ(ab.scl.at(0, y, 300), 4);
+    EXPECT_EQ(ba.scl.at(0, y, 300), 9);
+  }
+  for (auto v : ab.bands.data) ASSERT_NE(v, 0);  // together they cover the grid
+}
+
 TEST(Acquisition, NodataOutsideTheFootprint) {
   TempDir tmp;
   TileSpec s;
