@@ -628,6 +628,20 @@ TEST(Command, GenerateAndRegion) {
   ASSERT_EQ(href.rfind("http://example.invalid/blob/", 0), 0u);
   EXPECT_TRUE(fs::exists(dir / href.substr(std::string("http://example.invalid/blob/").size())));
   EXPECT_TRUE(fs::exists(dir / "region.wkt"));
+
+  // A subset: one tile at one date.
+  s2prep::testing::TempDir sub("scenegen-cli-subset");
+  const std::string sub_cmd = std::string(S2PREP_SCENEGEN_BIN) + " generate --size 120 --out " +
+                              sub.path().string() + " --tile 33UVP --date 2023-09-01 > /dev/null";
+  ASSERT_EQ(std::system(sub_cmd.c_str()), 0);
+  std::ifstream sub_in(sub / "items.json");
+  const auto sub_fc = nlohmann::json::parse(sub_in);
+  ASSERT_EQ(sub_fc.at("features").size(), 1u);
+  EXPECT_EQ(sub_fc["features"][0]["properties"]["s2:mgrs_tile"], "33UVP");
+  EXPECT_NE(std::system((std::string(S2PREP_SCENEGEN_BIN) + " generate --out " +
+                         sub.path().string() + " --tile NONE 2> /dev/null")
+                            .c_str()),
+            0);
 }
 
 }  // namespace

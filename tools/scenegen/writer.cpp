@@ -377,7 +377,12 @@ std::optional<GeneratedItem> write_item(const SceneSpec& scene, std::size_t ai, 
   gi.acquisition = ai;
   gi.tile = ti;
   for (int res : {10, 20, 60}) {
-    std::filesystem::create_directories(gi.dir / granule / ("R" + std::to_string(res) + "m"));
+    std::error_code ec;
+    std::filesystem::create_directories(gi.dir / granule / ("R" + std::to_string(res) + "m"), ec);
+    if (ec) {
+      throw DataError("Could not create " + (gi.dir / granule).string() + " (" + ec.message() +
+                      "); choose an output folder you can write to.");
+    }
   }
 
   // One job per file; each is independent, so they run in parallel.
