@@ -550,6 +550,7 @@ TEST_F(StandardScene, ItemsLookLikePlanetaryComputer) {
       EXPECT_TRUE(fs::exists(out() / a.at("href").get<std::string>()));
     }
     EXPECT_TRUE(j.at("assets").contains("SCL"));
+    EXPECT_EQ(sg::item_dir(j, out(), ""), gi.dir);
     // SAFE metadata: the product's offsets exactly from 04.00, the granule's mean sun angles.
     std::ifstream product(out() / j["assets"]["product-metadata"]["href"].get<std::string>());
     const std::string product_text{std::istreambuf_iterator<char>(product), {}};

@@ -190,6 +190,12 @@ std::vector<GeneratedItem> generate(const SceneSpec& scene, const std::filesyste
 nlohmann::json feature_collection(const std::vector<GeneratedItem>& items,
                                   const std::string& href_base);
 
+// The folder of a generated item (where its truth rasters are) from the Item alone: the folder
+// of its product-metadata asset, with href_base replaced by out_dir. Throws InputError when
+// the Item was not written by `generate` with that href base.
+std::filesystem::path item_dir(const nlohmann::json& item, const std::filesystem::path& out_dir,
+                               const std::string& href_base);
+
 // The Item id Planetary Computer would give: S2A_MSIL2A_<sensing>_R<orbit>_T<tile>_<processing>.
 std::string item_id(const AcquisitionSpec& acquisition, const TileSpec& tile);
 

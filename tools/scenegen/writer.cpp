@@ -565,6 +565,24 @@ std::vector<GeneratedItem> generate(const SceneSpec& scene, const std::filesyste
   return items;
 }
 
+std::filesystem::path item_dir(const nlohmann::json& item, const std::filesystem::path& out_dir,
+                               const std::string& href_base) {
+  const std::string id = item.value("id", std::string("(no id)"));
+  const auto assets = item.find("assets");
+  if (assets == item.end() || !assets->contains("product-metadata")) {
+    throw InputError("Item " + id +
+                     " has no product-metadata asset; give an Item from generate().");
+  }
+  const std::string href = (*assets)["product-metadata"].value("href", std::string());
+  std::string base = href_base;
+  if (!base.empty() && base.back() != '/') base += '/';
+  if (href.rfind(base, 0) != 0) {
+    throw InputError("Item " + id + " has hrefs outside '" + href_base +
+                     "'; give the href base it was generated with.");
+  }
+  return (out_dir / href.substr(base.size())).parent_path();
+}
+
 nlohmann::json feature_collection(const std::vector<GeneratedItem>& items,
                                   const std::string& href_base) {
   nlohmann::json features = nlohmann::json::array();
