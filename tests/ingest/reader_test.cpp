@@ -240,6 +240,7 @@ TEST(GdalEnv, ConfiguresOnceAndCapturesErrorsPerThread) {
 TEST(Reader, BigEarthNetTwentyMetreBandMatchesGdalWarp) {
   const fs::path root = fs::path(S2PREP_SHARED_DIR) / "fixtures" / "bigearthnet";
   if (!fs::exists(root)) GTEST_SKIP() << "no ../shared/fixtures/bigearthnet";
+  configure_gdal();  // ctest runs each test alone: nothing else has registered the drivers
   int checked = 0;
   for (const auto& patch : fs::directory_iterator(root)) {
     const std::string name = patch.path().filename().string();

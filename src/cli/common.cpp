@@ -1,0 +1,84 @@
+#include "cli/common.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "core/errors.hpp"
+
+namespace s2prep::cli {
+namespace {
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? std::string(value) : fallback;
+}
+
+}  // namespace
+
+void add_common_options(CLI::App& app, CommonOptions& o) {
+  auto& r = o.request;
+  r.services.stac_url = env_or("S2PREP_STAC_URL", pipeline::kDefaultStacUrl);
+  r.services.token_url = env_or("S2PREP_TOKEN_URL", pipeline::kDefaultTokenUrl);
+  app.add_option("--geometry", r.geometry,
+                 "Region of interest: a GeoJSON file (Polygon, MultiPolygon, Feature or "
+                 "FeatureCollection, unioned), or an inline GeoJSON or WKT string; EPSG:4326 "
+                 "lon/lat")
+      ->required();
+  app.add_option("--start", r.start,
+                 "Start of the time range, inclusive: a date (2023-06-01) or a UTC date-time "
+                 "(2023-06-01T10:00:00Z)")
+      ->required();
+  app.add_option("--end", r.end,
+                 "End of the time range, inclusive: a date means the end of that day")
+      ->required();
+  app.add_option("--stac-url", r.services.stac_url,
+                 "STAC API root (default from S2PREP_STAC_URL, else Planetary Computer)")
+      ->capture_default_str();
+  app.add_option("--token-url", r.services.token_url,
+                 "SAS token service base; the collection is appended as a path segment; 'none' "
+                 "disables signing (default from S2PREP_TOKEN_URL, else Planetary Computer)")
+      ->capture_default_str();
+  app.add_option("--collection", r.services.collection, "STAC collection to search")
+      ->capture_default_str();
+  o.pc_key = app.add_option("--pc-key", o.pc_key_value,
+                            "Planetary Computer subscription key (default from "
+                            "PC_SDK_SUBSCRIPTION_KEY); never printed or written");
+  o.min_tile_cover =
+      app.add_option("--min-tile-cover", o.min_tile_cover_value,
+                     "Minimum fraction of the region (0 < F <= 1) that the tiles of one "
+                     "acquisition must cover for it to be used (default 0.99)");
+  o.max_tiles_per_time =
+      app.add_option("--max-tiles-per-time", o.max_tiles_per_time_value,
+                     "Maximum number of tiles used to cover the region at one acquisition "
+                     "(default unlimited)");
+}
+
+void apply_common_options(const CommonOptions& o, pipeline::WorkflowParams& params) {
+  if (o.min_tile_cover->count() > 0) params.min_tile_cover = o.min_tile_cover_value;
+  if (o.max_tiles_per_time->count() > 0) params.max_tiles_per_time = o.max_tiles_per_time_value;
+  if (o.pc_key->count() > 0) {
+    params.pc_key = o.pc_key_value;
+  } else if (!params.pc_key) {
+    const char* key = std::getenv("PC_SDK_SUBSCRIPTION_KEY");
+    if (key && *key) params.pc_key = std::string(key);
+  }
+  if (params.pc_key && params.pc_key->empty()) params.pc_key.reset();
+}
+
+int run_guarded(const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    spdlog::default_logger()->flush();
+    std::cerr << "s2prep: error: " << e.what() << std::endl;
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cerr << "s2prep: error: unexpected failure: " << e.what()
+              << " (please report this with the command you ran)" << std::endl;
+    return 1;
+  }
+}
+
+}  // namespace s2prep::cli

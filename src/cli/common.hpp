@@ -1,0 +1,41 @@
+#pragma once
+// Flags shared by the subcommands (INTERFACE.md "Common inputs").
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+#include "pipeline/request.hpp"
+
+namespace s2prep::cli {
+
+// Collects the common flags; `apply` copies the ones the user gave into a Request, so a
+// parameters file can be applied first and flags given on the command line win.
+struct CommonOptions {
+  pipeline::Request request;
+  CLI::Option* min_tile_cover = nullptr;
+  CLI::Option* max_tiles_per_time = nullptr;
+  CLI::Option* pc_key = nullptr;
+  double min_tile_cover_value = 0.99;
+  int max_tiles_per_time_value = 0;
+  std::string pc_key_value;
+};
+
+// Adds --geometry, --start, --end, --stac-url, --token-url, --collection, --pc-key,
+// --min-tile-cover, --max-tiles-per-time to `app`, with defaults from the environment
+// (S2PREP_STAC_URL, S2PREP_TOKEN_URL, PC_SDK_SUBSCRIPTION_KEY).
+void add_common_options(CLI::App& app, CommonOptions& options);
+
+// Copies the flags the user gave over `params` (command line wins over a parameters file) and
+// the environment's key when neither gave one.
+void apply_common_options(const CommonOptions& options, pipeline::WorkflowParams& params);
+
+// Runs a subcommand body, turning s2prep errors into the contract's exit codes with one line on
+// stderr.
+int run_guarded(const std::function<int()>& body);
+
+// Registration of each subcommand (one file each).
+void register_search_command(CLI::App& app, std::function<int()>& action);
+void register_run_command(CLI::App& app, std::function<int()>& action);
+void register_models_command(CLI::App& app, std::function<int()>& action);
+
+}  // namespace s2prep::cli

@@ -1,0 +1,34 @@
+#pragma once
+// Shows a run's progress: on a terminal, one live status line per stage (bytes and throughput
+// while reading, chips while inferring) with an estimate of the time left; otherwise plain log
+// lines at a sensible rate (stage changes, and at most one line per 10 s).
+
+#include <chrono>
+#include <mutex>
+#include <string>
+
+#include "pipeline/run.hpp"
+
+namespace s2prep::cli {
+
+class ProgressDisplay {
+ public:
+  explicit ProgressDisplay(bool quiet);
+  pipeline::ProgressCallback callback();
+  void finish();  // clears the live line
+
+ private:
+  void update(const pipeline::Progress& p);
+  std::string render(const pipeline::Progress& p, double seconds_left) const;
+
+  bool quiet_;
+  bool live_;
+  std::mutex mutex_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_line_{};
+  std::chrono::steady_clock::time_point stage_start_{};
+  std::string last_stage_;
+  std::size_t last_width_ = 0;
+};
+
+}  // namespace s2prep::cli

@@ -1,0 +1,159 @@
+// `s2prep run`: the whole workflow, writing rasters, masks and STAC records to --out.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <memory>
+
+#include "cli/common.hpp"
+#include "cli/progress_display.hpp"
+#include "core/errors.hpp"
+#include "pipeline/params.hpp"
+#include "pipeline/run.hpp"
+#include "pipeline/summary.hpp"
+
+namespace s2prep::cli {
+namespace {
+
+struct RunCommand {
+  CommonOptions common;
+  pipeline::RunOptions options;
+  std::string params_file;
+  std::string layout = "grid";
+  bool print_params = false;
+  bool no_harmonize = false;
+  bool quiet = false;
+  // Flags that are also parameters-file keys: applied over the file only when given.
+  CLI::Option* cloud_thr = nullptr;
+  CLI::Option* shadow_thr = nullptr;
+  CLI::Option* in_memory = nullptr;
+  CLI::Option* cloud_model = nullptr;
+  CLI::Option* shadow_model = nullptr;
+  CLI::Option* dl_timeout = nullptr;
+  pipeline::WorkflowParams flag_values;
+
+  pipeline::WorkflowParams resolve_params() const {
+    pipeline::WorkflowParams params;
+    if (!params_file.empty()) pipeline::load_params_file(params_file, params);
+    if (cloud_thr->count()) params.cloud_thr = flag_values.cloud_thr;
+    if (shadow_thr->count()) params.shadow_thr = flag_values.shadow_thr;
+    if (in_memory->count()) params.in_memory = flag_values.in_memory;
+    if (cloud_model->count()) params.cloud_model = flag_values.cloud_model;
+    if (shadow_model->count()) params.shadow_model = flag_values.shadow_model;
+    if (dl_timeout->count()) params.dl_timeout = flag_values.dl_timeout;
+    apply_common_options(common, params);
+    params.validate();
+    return params;
+  }
+
+  int execute(bool quiet_logging) {
+    pipeline::RunOptions run_options = options;
+    run_options.request = common.request;
+    run_options.request.params = resolve_params();
+    if (print_params) {
+      auto j = run_options.request.params.to_json();
+      std::cout << j.dump(2) << std::endl;
+      return 0;
+    }
+    if (layout == "grid") {
+      run_options.layout = pipeline::Layout::kGrid;
+    } else if (layout == "tile") {
+      run_options.layout = pipeline::Layout::kTile;
+    } else {
+      throw InputError(fmt::format("--layout must be grid or tile, not '{}'.", layout));
+    }
+    if (run_options.full_tile && run_options.layout != pipeline::Layout::kTile) {
+      throw InputError("--full-tile needs --layout tile (the grid layout covers the region only).");
+    }
+    run_options.harmonize = !no_harmonize;
+    if (run_options.model_dir.empty()) {
+      const char* dir = std::getenv("S2PREP_MODEL_DIR");
+      if (dir && *dir) run_options.model_dir = dir;
+    }
+    ProgressDisplay display(quiet_logging);
+    const auto report = pipeline::run(run_options, display.callback());
+    display.finish();
+    if (!quiet_logging) {
+      std::cout << pipeline::summary_table(report) << std::flush;
+      std::cout << fmt::format("\nOutputs in {} (catalogue: {})\n", run_options.out_dir.string(),
+                               report.items_json.string());
+    }
+    return 0;
+  }
+};
+
+}  // namespace
+
+void register_run_command(CLI::App& app, std::function<int()>& action) {
+  auto c = std::make_shared<RunCommand>();
+  CLI::App* sub = app.add_subcommand(
+      "run",
+      "Run the workflow: for every selected acquisition, write a 12-band 10 m raster and a "
+      "cloud/shadow mask (Cloud-Optimized GeoTIFFs) and a STAC catalogue items.json to --out.");
+  add_common_options(*sub, c->common);
+  auto& o = c->options;
+  auto& p = c->flag_values;
+  sub->add_option("--out", o.out_dir, "Output folder (created if missing)")->required();
+  sub->add_option("--params", c->params_file,
+                  "YAML or JSON file with the workflow's parameters (min_tile_cover, "
+                  "max_tiles_per_time, cloud_thr, shadow_thr, in_memory, cloud_model, "
+                  "shadow_model, pc_key, dl_timeout); flags given on the command line win")
+      ->check(CLI::ExistingFile);
+  sub->add_flag("--print-params", c->print_params,
+                "Print the resolved parameters as JSON (without the key) and exit");
+  c->cloud_thr = sub->add_option("--cloud-thr", p.cloud_thr,
+                                 "Cloud probability above which a pixel is cloud (default 0.3)");
+  c->shadow_thr = sub->add_option("--shadow-thr", p.shadow_thr,
+                                  "Shadow probability above which a pixel is shadow (default 0.2)");
+  c->in_memory = sub->add_flag("--in-memory", p.in_memory,
+                               "Hold the whole stack in memory for inference (faster, more memory) "
+                               "instead of streaming chips");
+  c->cloud_model = sub->add_option(
+      "--cloud-model", p.cloud_model,
+      "Cloud model: a path to an .onnx file, a file name in --model-dir, 'builtin' (spectral "
+      "tests), or 'auto' (default: cloud_model2_cpu.onnx from --model-dir when present and "
+      "valid, else builtin)");
+  c->shadow_model = sub->add_option(
+      "--shadow-model", p.shadow_model,
+      "Shadow model: a path, a file name in --model-dir, 'builtin' (geometric matching along the "
+      "sun direction) or 'auto' (default: shadow.onnx from --model-dir, else builtin)");
+  sub->add_option("--model-dir", o.model_dir,
+                  "Folder holding the ONNX model files (default from S2PREP_MODEL_DIR)");
+  c->dl_timeout = sub->add_option("--dl-timeout", p.dl_timeout,
+                                  "Seconds before one band read times out (default 120)");
+  sub->add_option("--layout", c->layout,
+                  "grid: one raster and mask per acquisition on one grid shared by all "
+                  "acquisitions (UTM zone of the region's centroid, 10 m); tile: one per "
+                  "acquisition and tile on the tile's own grid, as the reference does")
+      ->capture_default_str();
+  sub->add_flag("--full-tile", o.full_tile,
+                "With --layout tile: write whole tiles (the reference's layout) instead of the "
+                "region's window");
+  sub->add_flag("--keep-probabilities", o.keep_probabilities,
+                "Also write the cloud and shadow probability rasters (float32)");
+  sub->add_flag("--no-harmonize", c->no_harmonize,
+                "Keep raw digital numbers for processing baseline 04.00 and later (default: "
+                "subtract the 1000 offset so all dates share one scale)");
+  sub->add_flag("--force", o.force, "Recompute outputs that already exist and check out complete");
+  sub->add_option("--jobs,-j", o.jobs, "Parallel band reads (default: 4 x cores, at most 32)");
+  sub->add_option("--dilation", o.dilation_radius,
+                  "Radius in pixels of the disk by which the mask is dilated (default 5)")
+      ->check(CLI::Range(0, 100));
+  sub->add_option("--min-area", o.min_area,
+                  "Remove masked components and fill clear holes smaller than this many pixels "
+                  "(default 0: off)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--context", o.context_margin,
+                  "Pixels of real imagery read around the grid as context for the models "
+                  "(default 64; the read window is also at least 512 x 512)")
+      ->check(CLI::Range(0, 2048));
+  sub->add_flag("--quicklook", o.quicklook,
+                "Write true-colour PNG quicklooks with the mask drawn over them, a contact sheet "
+                "and an index.html");
+  sub->callback([c, &action, &app] {
+    const bool quiet = app.get_option("--quiet")->as<bool>();
+    action = [c, quiet] { return c->execute(quiet); };
+  });
+}
+
+}  // namespace s2prep::cli

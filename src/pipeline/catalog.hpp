@@ -1,0 +1,60 @@
+#pragma once
+// The STAC records s2prep writes: one Item per output (acquisition, or acquisition and tile),
+// gathered in items.json as an ItemCollection.
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/grid.hpp"
+#include "core/time.hpp"
+
+namespace s2prep::pipeline {
+
+// Per-output figures written into each Item's properties (fractions in percent of the valid
+// pixels, coverage as a fraction of the region).
+inline constexpr const char* kStatisticKeys[] = {
+    "eo:cloud_cover",       "s2prep:coverage",       "s2prep:valid_percent",
+    "s2prep:cloud_percent", "s2prep:shadow_percent", "s2prep:product_mask_percent",
+    "s2prep:masked_percent"};
+
+struct SourceRecord {
+  std::string id;
+  std::string processing_baseline;
+  bool harmonized = false;
+};
+
+struct ModelRecord {
+  std::string name;    // file name, or "builtin"
+  std::string sha256;  // empty for builtin
+};
+
+struct OutputRecord {
+  std::string id;  // e.g. S2_20230601T100559 or S2_20230601T100559_T33UUP
+  TimePoint datetime{};
+  Grid grid;
+  std::vector<std::string> platforms;
+  std::vector<std::string> tiles;
+  std::vector<SourceRecord> sources;
+  ModelRecord cloud_model;
+  ModelRecord shadow_model;
+  double cloud_thr = 0.3;
+  double shadow_thr = 0.2;
+  nlohmann::json statistics;  // coverage, valid, cloud, shadow, product-mask fractions
+  // asset key ("raster", "mask", "product_mask", "cloud_probability", "shadow_probability",
+  // "quicklook") -> file name relative to the output folder
+  std::vector<std::pair<std::string, std::string>> assets;
+  std::string fingerprint;  // of the inputs and parameters that determine the outputs
+};
+
+nlohmann::json to_stac_item(const OutputRecord& record);
+// Reads back what to_stac_item wrote (for resuming); throws Error when it is not such an Item.
+OutputRecord from_stac_item(const nlohmann::json& item);
+
+nlohmann::json item_collection(const std::vector<nlohmann::json>& items);
+
+// Writes text to `path` atomically: a temporary file in the same folder, flushed, then renamed.
+void write_text_atomically(const std::filesystem::path& path, const std::string& text);
+
+}  // namespace s2prep::pipeline

@@ -1,0 +1,153 @@
+#include "pipeline/params.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+
+#include "core/errors.hpp"
+
+namespace s2prep::pipeline {
+namespace {
+
+const std::set<std::string>& known_keys() {
+  static const std::set<std::string> keys{
+      "min_tile_cover", "max_tiles_per_time", "cloud_thr", "shadow_thr", "in_memory",
+      "cloud_model",    "shadow_model",       "pc_key",    "dl_timeout"};
+  return keys;
+}
+
+std::string what_it_is(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+      return "null";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return fmt::format("'{}'", node.Scalar());
+  }
+}
+
+template <class T>
+T scalar_as(const YAML::Node& node, const std::filesystem::path& file, const std::string& key,
+            const char* expected) {
+  if (node.IsScalar()) {
+    try {
+      return node.as<T>();
+    } catch (const YAML::Exception&) {
+    }
+  }
+  throw InputError(fmt::format("Parameter '{}' in {} must be {}, not {}.", key, file.string(),
+                               expected, what_it_is(node)));
+}
+
+}  // namespace
+
+void WorkflowParams::validate() const {
+  if (!(min_tile_cover > 0.0 && min_tile_cover <= 1.0)) {
+    throw InputError(fmt::format(
+        "min_tile_cover must be a fraction in (0, 1], not {}; e.g. 0.99 for 99 % of the region.",
+        min_tile_cover));
+  }
+  if (max_tiles_per_time && *max_tiles_per_time < 1) {
+    throw InputError(
+        fmt::format("max_tiles_per_time must be at least 1, not {}.", *max_tiles_per_time));
+  }
+  if (!(cloud_thr >= 0.0 && cloud_thr <= 1.0)) {
+    throw InputError(fmt::format("cloud_thr must be a probability in [0, 1], not {}.", cloud_thr));
+  }
+  if (!(shadow_thr >= 0.0 && shadow_thr <= 1.0)) {
+    throw InputError(
+        fmt::format("shadow_thr must be a probability in [0, 1], not {}.", shadow_thr));
+  }
+  if (!(dl_timeout > 0.0)) {
+    throw InputError(
+        fmt::format("dl_timeout must be a positive number of seconds, not {}.", dl_timeout));
+  }
+  if (cloud_model.empty()) throw InputError("cloud_model must not be empty; use auto or builtin.");
+  if (shadow_model.empty()) {
+    throw InputError("shadow_model must not be empty; use auto or builtin.");
+  }
+}
+
+nlohmann::json WorkflowParams::to_json() const {
+  nlohmann::json j;
+  j["min_tile_cover"] = min_tile_cover;
+  j["max_tiles_per_time"] =
+      max_tiles_per_time ? nlohmann::json(*max_tiles_per_time) : nlohmann::json(nullptr);
+  j["cloud_thr"] = cloud_thr;
+  j["shadow_thr"] = shadow_thr;
+  j["in_memory"] = in_memory;
+  j["cloud_model"] = cloud_model;
+  j["shadow_model"] = shadow_model;
+  j["pc_key"] = pc_key ? "(set, not shown)" : nullptr;
+  j["dl_timeout"] = dl_timeout;
+  return j;
+}
+
+std::vector<std::string> load_params_file(const std::filesystem::path& file,
+                                          WorkflowParams& params) {
+  std::ifstream in(file);
+  if (!in) {
+    throw InputError(
+        fmt::format("Cannot read the parameters file {}; check the path.", file.string()));
+  }
+  YAML::Node root;
+  try {
+    root = YAML::Load(in);
+  } catch (const YAML::Exception& e) {
+    throw InputError(fmt::format("The parameters file {} is not valid YAML or JSON (line {}: {}).",
+                                 file.string(), e.mark.line + 1, e.msg));
+  }
+  if (root.IsNull()) return {};
+  if (!root.IsMap()) {
+    throw InputError(fmt::format(
+        "The parameters file {} must be a mapping of parameter names to values.", file.string()));
+  }
+  std::vector<std::string> set_keys;
+  for (const auto& entry : root) {
+    const auto key = entry.first.as<std::string>();
+    const YAML::Node& value = entry.second;
+    if (!known_keys().count(key)) {
+      throw InputError(fmt::format(
+          "Unknown parameter '{}' in {}; the parameters are min_tile_cover, max_tiles_per_time, "
+          "cloud_thr, shadow_thr, in_memory, cloud_model, shadow_model, pc_key, dl_timeout.",
+          key, file.string()));
+    }
+    if (key == "min_tile_cover") {
+      params.min_tile_cover = scalar_as<double>(value, file, key, "a number");
+    } else if (key == "max_tiles_per_time") {
+      if (value.IsNull() ||
+          (value.IsScalar() && (value.Scalar() == "none" || value.Scalar() == "None"))) {
+        params.max_tiles_per_time.reset();
+      } else {
+        params.max_tiles_per_time = scalar_as<int>(value, file, key, "an integer or null");
+      }
+    } else if (key == "cloud_thr") {
+      params.cloud_thr = scalar_as<double>(value, file, key, "a number");
+    } else if (key == "shadow_thr") {
+      params.shadow_thr = scalar_as<double>(value, file, key, "a number");
+    } else if (key == "in_memory") {
+      params.in_memory = scalar_as<bool>(value, file, key, "true or false");
+    } else if (key == "cloud_model") {
+      params.cloud_model = scalar_as<std::string>(value, file, key, "a model file name or path");
+    } else if (key == "shadow_model") {
+      params.shadow_model = scalar_as<std::string>(value, file, key, "a model file name or path");
+    } else if (key == "pc_key") {
+      if (value.IsNull()) {
+        params.pc_key.reset();
+      } else {
+        params.pc_key = scalar_as<std::string>(value, file, key, "a string");
+      }
+    } else if (key == "dl_timeout") {
+      params.dl_timeout = scalar_as<double>(value, file, key, "a number of seconds");
+    }
+    set_keys.push_back(key);
+  }
+  return set_keys;
+}
+
+}  // namespace s2prep::pipeline

@@ -1,0 +1,520 @@
+#include "pipeline/run.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <tbb/global_control.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <span>
+#include <thread>
+
+#include "core/bands.hpp"
+#include "core/errors.hpp"
+#include "core/version.hpp"
+#include "ingest/acquisition_reader.hpp"
+#include "ingest/gdal_env.hpp"
+#include "ingest/grid.hpp"
+#include "ingest/product_mask.hpp"
+#include "mask/builtin_detector.hpp"
+#include "mask/merge.hpp"
+#include "mask/model_registry.hpp"
+#include "mask/model_resolution.hpp"
+#include "mask/opencv_engine.hpp"
+#include "mask/probability.hpp"
+#include "net/http_client.hpp"
+#include "output/cog_writer.hpp"
+#include "pipeline/catalog.hpp"
+#include "pipeline/quicklook.hpp"
+#include "pipeline/search.hpp"
+#include "stac/signing.hpp"
+
+namespace s2prep::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+// One output: an acquisition on the shared grid, or an acquisition and tile on the tile's grid.
+struct OutputUnit {
+  const select::Acquisition* acquisition = nullptr;
+  std::vector<stac::Item> items;  // mosaic order
+  std::vector<std::string> tiles;
+  Grid grid;
+  std::string name;
+};
+
+// A model as the run uses it: a loaded ONNX network, or the built-in detector.
+struct LoadedModel {
+  mask::ResolvedModel resolved;
+  std::unique_ptr<mask::SegmentationModel> network;  // null for builtin
+};
+
+std::string asset_file(const std::string& name, const std::string& key) {
+  return fmt::format("{}_{}.tif", name, key);
+}
+
+template <class T>
+Raster<T> crop_raster(const Raster<T>& r, const Window& w) {
+  Raster<T> out(r.grid.sub_grid(w), r.bands);
+  for (int b = 0; b < r.bands; ++b) {
+    for (int row = 0; row < w.height; ++row) {
+      const T* src = r.band(b) + std::size_t(w.row + row) * r.grid.width + w.col;
+      std::copy(src, src + w.width, out.band(b) + std::size_t(row) * w.width);
+    }
+  }
+  return out;
+}
+
+// Everything that determines an output's content; a resumed output must match it exactly.
+std::string fingerprint_of(const OutputUnit& unit, const RunOptions& o, const LoadedModel& cloud,
+                           const LoadedModel& shadow) {
+  nlohmann::json f;
+  f["version"] = kVersion;
+  f["grid"] = {unit.grid.epsg, unit.grid.transform, unit.grid.width, unit.grid.height};
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& i : unit.items) items.push_back({i.id, i.processing_baseline});
+  f["items"] = items;
+  f["harmonize"] = o.harmonize;
+  f["cloud_model"] = {cloud.resolved.name, cloud.resolved.sha256};
+  f["shadow_model"] = {shadow.resolved.name, shadow.resolved.sha256};
+  f["cloud_thr"] = o.request.params.cloud_thr;
+  f["shadow_thr"] = o.request.params.shadow_thr;
+  f["dilation"] = o.dilation_radius;
+  f["min_area"] = o.min_area;
+  f["context"] = o.context_margin;
+  f["keep_probabilities"] = o.keep_probabilities;
+  f["quicklook"] = o.quicklook;
+  const std::string text = f.dump();
+  return mask::sha256_hex(
+      std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
+// Mean solar angles of an acquisition's items (the properties every Planetary Computer item
+// carries); nullopt when no item says.
+std::optional<mask::SunAngles> sun_angles(const std::vector<stac::Item>& items) {
+  double zen = 0, sin_az = 0, cos_az = 0;
+  int n = 0;
+  for (const auto& item : items) {
+    if (!item.mean_solar_zenith || !item.mean_solar_azimuth) continue;
+    zen += *item.mean_solar_zenith;
+    sin_az += std::sin(*item.mean_solar_azimuth * M_PI / 180);
+    cos_az += std::cos(*item.mean_solar_azimuth * M_PI / 180);
+    ++n;
+  }
+  if (n == 0) return std::nullopt;
+  double az = std::atan2(sin_az, cos_az) * 180 / M_PI;
+  if (az < 0) az += 360;
+  return mask::SunAngles{zen / n, az};
+}
+
+class Runner {
+ public:
+  Runner(const RunOptions& options, const ProgressCallback& progress)
+      : o_(options), progress_(progress) {}
+
+  RunReport run() {
+    const auto& params = o_.request.params;
+    params.validate();
+    ingest::GdalOptions gdal;
+    gdal.http_timeout_s = static_cast<int>(std::ceil(params.dl_timeout));
+    ingest::configure_gdal(gdal);
+
+    net::HttpClient http;
+    Progress searching;
+    searching.stage = "search";
+    report(searching);
+    auto outcome = search(o_.request, http);
+    prepare_out_dir();
+
+    LoadedModel cloud = load(params.cloud_model, mask::ModelKind::cloud);
+    LoadedModel shadow = load(params.shadow_model, mask::ModelKind::shadow);
+
+    std::unique_ptr<stac::TokenCache> tokens;
+    if (o_.request.services.token_url != "none") {
+      tokens =
+          std::make_unique<stac::TokenCache>(http, o_.request.services.token_url, params.pc_key);
+    }
+    const std::string collection = o_.request.services.collection;
+    ingest::HrefSigner sign;
+    if (tokens) {
+      sign = [&tokens, collection](const std::string& href, bool refresh) {
+        if (refresh) tokens->invalidate(collection);
+        return tokens->sign(href, collection);
+      };
+    }
+
+    const auto units = plan_units(outcome, sign);
+    RunReport result;
+    std::vector<nlohmann::json> stac_items;
+    for (std::size_t i = 0; i < units.size(); ++i) {
+      auto [summary, item] = produce(units[i], i, units.size(), cloud, shadow, sign);
+      result.outputs.push_back(std::move(summary));
+      stac_items.push_back(std::move(item));
+    }
+    for (const auto& s : outcome.selection.skipped) {
+      result.skipped.push_back(
+          {{"datetime", format_time(s.datetime)}, {"items", s.item_ids}, {"reason", s.reason}});
+    }
+    result.items_json = o_.out_dir / "items.json";
+    write_text_atomically(result.items_json, item_collection(stac_items).dump(2) + "\n");
+    write_run_json(outcome, cloud, shadow, result);
+    if (o_.quicklook) write_index_html(o_.out_dir, result);
+    result.notices = notices_;
+    return result;
+  }
+
+ private:
+  void report(Progress p) const {
+    if (progress_) progress_(p);
+  }
+
+  void prepare_out_dir() const {
+    std::error_code ec;
+    fs::create_directories(o_.out_dir, ec);
+    if (ec || !fs::is_directory(o_.out_dir)) {
+      throw InputError(
+          fmt::format("Cannot create the output folder --out {} ({}); choose a "
+                      "writable folder.",
+                      o_.out_dir.string(), ec ? ec.message() : "not a folder"));
+    }
+    // Temporary files of a run that was killed: never complete, safe to remove.
+    for (const auto& entry : fs::directory_iterator(o_.out_dir)) {
+      const auto n = entry.path().filename().string();
+      if (n.find(".tmp-") != std::string::npos) fs::remove(entry.path(), ec);
+    }
+  }
+
+  LoadedModel load(const std::string& spec, mask::ModelKind kind) {
+    LoadedModel m;
+    m.resolved = mask::resolve_model(spec, kind, o_.model_dir);
+    if (!m.resolved.notice.empty()) {
+      spdlog::info("{}", m.resolved.notice);
+      notices_.push_back(m.resolved.notice);
+    }
+    if (!m.resolved.builtin) m.network = mask::load_opencv_model(m.resolved.path, kind);
+    spdlog::info(
+        "{} model: {}{}", mask::to_string(kind), m.resolved.name,
+        m.resolved.sha256.empty() ? "" : " (sha256 " + m.resolved.sha256.substr(0, 12) + "…)");
+    return m;
+  }
+
+  std::vector<OutputUnit> plan_units(const SearchOutcome& outcome,
+                                     const ingest::HrefSigner& sign) const {
+    std::vector<OutputUnit> units;
+    if (o_.layout == Layout::kGrid) {
+      const Grid grid = ingest::layout_grid(outcome.region);
+      spdlog::info("Output grid: {} x {} pixels of 10 m in {}", grid.width, grid.height,
+                   grid.crs());
+      for (const auto& acq : outcome.selection.acquisitions) {
+        OutputUnit u;
+        u.acquisition = &acq;
+        u.items = acq.items;
+        u.tiles = acq.tiles;
+        u.grid = grid;
+        u.name = "S2_" + format_compact(acq.datetime);
+        units.push_back(std::move(u));
+      }
+      return units;
+    }
+    for (const auto& acq : outcome.selection.acquisitions) {
+      for (const auto& item : acq.items) {
+        OutputUnit u;
+        u.acquisition = &acq;
+        u.items = {item};
+        u.tiles = {item.mgrs_tile};
+        const std::string key = ingest::default_asset_key(item, "B02");
+        const auto asset = item.assets.find(key);
+        if (asset == item.assets.end()) {
+          throw DataError(
+              fmt::format("Item {} has no {} asset to take the tile grid from.", item.id, key));
+        }
+        const std::string href = sign ? sign(asset->second.href, false) : asset->second.href;
+        const Grid tile = ingest::asset_grid(item, key, href);
+        u.grid = o_.full_tile ? tile : ingest::crop_to_region(tile, outcome.region, item.id);
+        u.name = fmt::format("S2_{}_T{}", format_compact(acq.datetime),
+                             item.mgrs_tile.empty() ? item.id : item.mgrs_tile);
+        units.push_back(std::move(u));
+      }
+    }
+    return units;
+  }
+
+  // Outputs already complete for this exact request are kept: the sidecar Item must carry the
+  // same fingerprint and every asset must open and read in full (names alone prove nothing).
+  std::optional<nlohmann::json> complete_output(const OutputUnit& unit,
+                                                const std::string& fingerprint) const {
+    const fs::path sidecar = o_.out_dir / (unit.name + ".json");
+    if (o_.force || !fs::exists(sidecar)) return std::nullopt;
+    try {
+      std::ifstream in(sidecar);
+      const auto item = nlohmann::json::parse(in);
+      const auto record = from_stac_item(item);
+      if (record.fingerprint != fingerprint) {
+        spdlog::info("{}: parameters or inputs changed since it was written; recomputing",
+                     unit.name);
+        return std::nullopt;
+      }
+      for (const auto& [key, href] : record.assets) {
+        if (key == "quicklook") {
+          if (!fs::exists(o_.out_dir / href)) return std::nullopt;
+          continue;
+        }
+        const int bands = key == "raster" ? kBandCount : 1;
+        const auto type = key == "raster"                ? output::PixelType::UInt16
+                          : key.ends_with("probability") ? output::PixelType::Float32
+                                                         : output::PixelType::Byte;
+        std::string reason;
+        if (!output::verify_cog(o_.out_dir / href, unit.grid, bands, type, &reason)) {
+          spdlog::warn("{}: {} is incomplete or damaged ({}); recomputing", unit.name, href,
+                       reason);
+          return std::nullopt;
+        }
+      }
+      return item;
+    } catch (const std::exception& e) {
+      spdlog::warn("{}: cannot reuse {} ({}); recomputing", unit.name, sidecar.string(), e.what());
+      return std::nullopt;
+    }
+  }
+
+  FloatRaster probability(LoadedModel& model, mask::ModelKind kind, const BandStack& stack,
+                          const FloatRaster* cloud, const std::vector<stac::Item>& items,
+                          Progress p) {
+    if (model.network) {
+      mask::BandStackChipSource source(stack);
+      mask::ProbabilityOptions options;
+      options.progress = [&](int done, int total) {
+        p.done = done;
+        p.total = total;
+        report(p);
+      };
+      return mask::compute_probability(*model.network, kind, source, options);
+    }
+    if (kind == mask::ModelKind::cloud) return mask::builtin_cloud_probability(stack);
+    auto sun = sun_angles(items);
+    if (!sun) {
+      spdlog::warn(
+          "No solar angles in the items' properties; the built-in shadow detector "
+          "assumes a 40 degree zenith and a 150 degree azimuth");
+      sun = mask::SunAngles{40, 150};
+    }
+    FloatRaster cloud_prob = cloud ? *cloud : mask::builtin_cloud_probability(stack);
+    return mask::builtin_shadow_probability(stack, cloud_prob, *sun, o_.request.params.cloud_thr);
+  }
+
+  std::pair<OutputSummary, nlohmann::json> produce(const OutputUnit& unit, std::size_t index,
+                                                   std::size_t count, LoadedModel& cloud_model,
+                                                   LoadedModel& shadow_model,
+                                                   const ingest::HrefSigner& sign) {
+    const auto& params = o_.request.params;
+    const std::string fingerprint = fingerprint_of(unit, o_, cloud_model, shadow_model);
+    Progress p;
+    p.acquisition = format_time(unit.acquisition->datetime);
+    p.acquisition_index = index;
+    p.acquisition_count = count;
+
+    if (auto done = complete_output(unit, fingerprint)) {
+      spdlog::info("{}: outputs complete, kept (use --force to recompute)", unit.name);
+      auto summary = summary_from_item(*done, unit);
+      summary.resumed = true;
+      return {summary, *done};
+    }
+
+    // Read with context around the grid, so no model chip is padded where imagery exists.
+    const Grid context = ingest::context_grid(unit.grid, o_.context_margin);
+    const Window inner = context.window_of(unit.grid);
+    p.stage = "read";
+    report(p);
+    ingest::AcquisitionReadOptions read;
+    read.harmonize = o_.harmonize;
+    read.jobs = o_.jobs > 0
+                    ? o_.jobs
+                    : std::clamp(4 * static_cast<int>(std::thread::hardware_concurrency()), 4, 32);
+    read.read.timeout = std::chrono::duration<double>(params.dl_timeout);
+    read.sign = sign;
+    const auto acquisition = ingest::read_acquisition(unit.items, context, read);
+    spdlog::info("{}: read {} bands ({} copied, {} warped)", unit.name,
+                 acquisition.direct_reads + acquisition.warped_reads, acquisition.direct_reads,
+                 acquisition.warped_reads);
+
+    const ByteRaster product_context = ingest::product_mask_from_scl(acquisition.scl);
+    p.stage = "inference";
+    report(p);
+    FloatRaster cloud_context =
+        probability(cloud_model, mask::ModelKind::cloud, acquisition.bands, nullptr, unit.items, p);
+    FloatRaster shadow_context = probability(shadow_model, mask::ModelKind::shadow,
+                                             acquisition.bands, &cloud_context, unit.items, p);
+    mask::MergeOptions merge;
+    merge.cloud_thr = static_cast<float>(params.cloud_thr);
+    merge.shadow_thr = static_cast<float>(params.shadow_thr);
+    merge.dilation_radius = o_.dilation_radius;
+    merge.min_area = o_.min_area;
+    // Merged on the context grid, so that dilation sees clouds just outside the region.
+    const ByteRaster no_data = mask::no_data_of(acquisition.bands);
+    const ByteRaster mask_context =
+        mask::merge_mask({&cloud_context, &shadow_context, &product_context, &no_data}, merge);
+
+    const BandStack raster = crop_raster(acquisition.bands, inner);
+    const ByteRaster mask = crop_raster(mask_context, inner);
+    const ByteRaster product = crop_raster(product_context, inner);
+    const FloatRaster cloud = crop_raster(cloud_context, inner);
+    const FloatRaster shadow = crop_raster(shadow_context, inner);
+
+    p.stage = "write";
+    report(p);
+    OutputRecord record;
+    record.id = unit.name;
+    record.datetime = unit.acquisition->datetime;
+    record.grid = unit.grid;
+    record.tiles = unit.tiles;
+    record.cloud_model = {cloud_model.resolved.name, cloud_model.resolved.sha256};
+    record.shadow_model = {shadow_model.resolved.name, shadow_model.resolved.sha256};
+    record.cloud_thr = params.cloud_thr;
+    record.shadow_thr = params.shadow_thr;
+    record.fingerprint = fingerprint;
+    for (std::size_t i = 0; i < unit.items.size(); ++i) {
+      const auto& item = unit.items[i];
+      record.sources.push_back({item.id, item.processing_baseline,
+                                i < acquisition.items.size() && acquisition.items[i].harmonized});
+      if (!item.platform.empty() && std::find(record.platforms.begin(), record.platforms.end(),
+                                              item.platform) == record.platforms.end()) {
+        record.platforms.push_back(item.platform);
+      }
+    }
+
+    auto write = [&](const std::string& key, const auto& r, output::CogOptions options) {
+      const std::string file = asset_file(unit.name, key);
+      output::write_cog(r, o_.out_dir / file, options);
+      record.assets.emplace_back(key, file);
+    };
+    write("raster", raster, output::reflectance_cog_options());
+    write("mask", mask, output::mask_cog_options("mask"));
+    write("product_mask", product, output::mask_cog_options("product_mask"));
+    if (o_.keep_probabilities) {
+      write("cloud_probability", cloud, output::probability_cog_options("cloud_probability"));
+      write("shadow_probability", shadow, output::probability_cog_options("shadow_probability"));
+    }
+
+    OutputSummary summary = summarize(unit, raster, mask, product, cloud, shadow);
+    summary.cloud_model = cloud_model.resolved.name;
+    summary.shadow_model = shadow_model.resolved.name;
+    record.statistics = statistics_json(summary);
+    if (o_.quicklook) {
+      const std::string png = unit.name + "_quicklook.png";
+      write_quicklook(raster, mask, o_.out_dir / png);
+      record.assets.emplace_back("quicklook", png);
+    }
+    auto item = to_stac_item(record);
+    // The sidecar is written last: its presence marks the output complete.
+    write_text_atomically(o_.out_dir / (unit.name + ".json"), item.dump(2) + "\n");
+    spdlog::info("{}: written ({:.1f} % valid, {:.1f} % masked)", unit.name,
+                 100 * summary.valid_fraction, 100 * summary.masked_fraction);
+    return {summary, item};
+  }
+
+  OutputSummary summarize(const OutputUnit& unit, const BandStack& raster, const ByteRaster& mask,
+                          const ByteRaster& product, const FloatRaster& cloud,
+                          const FloatRaster& shadow) const {
+    const auto& params = o_.request.params;
+    std::size_t valid = 0, clouds = 0, shadows = 0, flagged = 0, masked = 0;
+    const std::size_t n = mask.band_size();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (mask.data[i] == mask_value::kNoData) continue;
+      ++valid;
+      if (cloud.data[i] > params.cloud_thr) ++clouds;
+      if (shadow.data[i] > params.shadow_thr) ++shadows;
+      const auto pm = product.data[i];
+      if (pm != product_mask::kClear && pm != product_mask::kNoData) ++flagged;
+      if (mask.data[i] == mask_value::kMasked) ++masked;
+    }
+    (void)raster;
+    OutputSummary s;
+    s.datetime = format_time(unit.acquisition->datetime);
+    s.name = unit.name;
+    s.tiles = unit.tiles;
+    for (const auto& i : unit.items) s.item_ids.push_back(i.id);
+    s.coverage = unit.acquisition->coverage;
+    const double v = std::max<std::size_t>(valid, 1);
+    s.valid_fraction = n ? double(valid) / n : 0;
+    s.cloud_fraction = clouds / v;
+    s.shadow_fraction = shadows / v;
+    s.product_mask_fraction = flagged / v;
+    s.masked_fraction = masked / v;
+    return s;
+  }
+
+  static nlohmann::json statistics_json(const OutputSummary& s) {
+    auto pct = [](double f) { return std::round(f * 1e5) / 1e3; };
+    return {{"eo:cloud_cover", pct(s.cloud_fraction)},
+            {"s2prep:coverage", std::round(s.coverage * 1e4) / 1e4},
+            {"s2prep:valid_percent", pct(s.valid_fraction)},
+            {"s2prep:cloud_percent", pct(s.cloud_fraction)},
+            {"s2prep:shadow_percent", pct(s.shadow_fraction)},
+            {"s2prep:product_mask_percent", pct(s.product_mask_fraction)},
+            {"s2prep:masked_percent", pct(s.masked_fraction)}};
+  }
+
+  static OutputSummary summary_from_item(const nlohmann::json& item, const OutputUnit& unit) {
+    const auto& p = item.at("properties");
+    OutputSummary s;
+    s.datetime = p.at("datetime").get<std::string>();
+    s.name = unit.name;
+    s.tiles = unit.tiles;
+    for (const auto& i : unit.items) s.item_ids.push_back(i.id);
+    s.coverage = p.value("s2prep:coverage", 0.0);
+    s.valid_fraction = p.value("s2prep:valid_percent", 0.0) / 100;
+    s.cloud_fraction = p.value("s2prep:cloud_percent", 0.0) / 100;
+    s.shadow_fraction = p.value("s2prep:shadow_percent", 0.0) / 100;
+    s.product_mask_fraction = p.value("s2prep:product_mask_percent", 0.0) / 100;
+    s.masked_fraction = p.value("s2prep:masked_percent", 0.0) / 100;
+    s.cloud_model = p.at("s2prep:cloud_model").value("name", "");
+    s.shadow_model = p.at("s2prep:shadow_model").value("name", "");
+    return s;
+  }
+
+  void write_run_json(const SearchOutcome& outcome, const LoadedModel& cloud,
+                      const LoadedModel& shadow, const RunReport& result) const {
+    nlohmann::json run;
+    run["s2prep_version"] = kVersion;
+    run["gdal_version"] = ingest::gdal_version();
+    run["request"] = {
+        {"geometry", outcome.region.lonlat().to_geojson()},
+        {"start", format_time(outcome.range.start)},
+        {"end", format_time(outcome.range.end)},
+        {"stac_url", net::redact_url(o_.request.services.stac_url)},
+        {"token_url", o_.request.services.token_url == "none"
+                          ? std::string("none")
+                          : net::redact_url(o_.request.services.token_url)},
+        {"collection", o_.request.services.collection},
+    };
+    run["parameters"] = o_.request.params.to_json();
+    run["options"] = {{"layout", o_.layout == Layout::kGrid ? "grid" : "tile"},
+                      {"full_tile", o_.full_tile},
+                      {"keep_probabilities", o_.keep_probabilities},
+                      {"harmonize", o_.harmonize},
+                      {"dilation", o_.dilation_radius},
+                      {"min_area", o_.min_area},
+                      {"context", o_.context_margin},
+                      {"quicklook", o_.quicklook}};
+    run["models"] = {
+        {"cloud", {{"name", cloud.resolved.name}, {"sha256", cloud.resolved.sha256}}},
+        {"shadow", {{"name", shadow.resolved.name}, {"sha256", shadow.resolved.sha256}}}};
+    run["items_found"] = outcome.items_found;
+    run["outputs"] = result.outputs.size();
+    run["skipped"] = result.skipped;
+    write_text_atomically(o_.out_dir / "run.json", run.dump(2) + "\n");
+  }
+
+  const RunOptions& o_;
+  const ProgressCallback& progress_;
+  std::vector<std::string> notices_;
+};
+
+}  // namespace
+
+RunReport run(const RunOptions& options, const ProgressCallback& progress) {
+  return Runner(options, progress).run();
+}
+
+}  // namespace s2prep::pipeline
