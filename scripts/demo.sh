@@ -32,11 +32,11 @@ export S2PREP_TOKEN_URL="$base/token"
 
 echo
 echo "== s2prep search (local STAC server at $base)"
-"$s2prep" search --geometry "$region" --start 2023-05-01 --end 2023-09-30
+"$s2prep" search --geometry "$region" --start 2021-01-01 --end 2023-12-31
 
 echo
 echo "== s2prep run"
-"$s2prep" run --geometry "$region" --start 2023-05-01 --end 2023-09-30 \
+"$s2prep" run --geometry "$region" --start 2021-01-01 --end 2023-12-31 \
   --out "$out" --quicklook --keep-probabilities
 
 echo

@@ -27,16 +27,6 @@ double stage_weight(const std::string& stage) {
   return 0.0;
 }
 
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-  int u = 0;
-  while (b >= 1000 && u < 4) {
-    b /= 1000;
-    ++u;
-  }
-  return fmt::format("{:.1f} {}", b, units[u]);
-}
-
 std::string human_duration(double s) {
   if (s < 0 || s > 360000) return "--:--";
   const int total = static_cast<int>(s + 0.5);
@@ -60,10 +50,15 @@ std::string ProgressDisplay::render(const pipeline::Progress& p, double seconds_
   std::string detail;
   const double stage_seconds = std::chrono::duration<double>(Clock::now() - stage_start_).count();
   if (p.stage == "read") {
+    // GDAL 3.6 exposes no per-request byte counts, so reading progress is counted in band
+    // reads (each one window of one band of one tile) and their rate.
     const double rate = stage_seconds > 0 ? p.done / stage_seconds : 0;
-    detail = fmt::format("reading {} ({}/s)", human_bytes(p.done), human_bytes(rate));
+    detail = p.total > 0
+                 ? fmt::format("reading band {:.0f}/{:.0f} ({:.1f} bands/s)", p.done, p.total, rate)
+                 : std::string("reading");
   } else if (p.stage == "inference") {
-    detail = fmt::format("inference chip {:.0f}/{:.0f}", p.done, p.total);
+    detail = p.total > 0 ? fmt::format("inference chip {:.0f}/{:.0f}", p.done, p.total)
+                         : std::string("inference");
   } else if (p.stage == "search") {
     detail = "searching the catalogue";
   } else {

@@ -1,7 +1,6 @@
 #include "ingest/acquisition_reader.hpp"
 
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
+#include "core/parallel.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -100,7 +99,8 @@ AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const G
   if (options.read_scl) result.scl = ByteRaster(grid, 1, 0);
   std::vector<Raster<std::uint16_t>> later_bands(std::size_t(kBandCount) * n_items);
   std::vector<ByteRaster> later_scl(options.read_scl ? n_items : 0);
-  std::atomic<int> warped{0}, direct{0};
+  std::atomic<int> warped{0}, direct{0}, done{0};
+  const int tasks = slots * n_items;
   auto read_one = [&](int task) {
     const int s = task / n_items, i = task % n_items;
     ReadInfo info;
@@ -126,15 +126,9 @@ AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const G
       }
     }
     (info.warped ? warped : direct).fetch_add(1);
+    if (options.progress) options.progress(++done, tasks);
   };
-  const int tasks = slots * n_items;
-  auto run_all = [&] { tbb::parallel_for(0, tasks, read_one, tbb::simple_partitioner()); };
-  if (options.jobs > 0) {
-    tbb::task_arena arena(options.jobs);
-    arena.execute(run_all);
-  } else {
-    run_all();
-  }
+  run_bounded(tasks, options.jobs > 0 ? options.jobs : 1, read_one);
 
   // First valid pixel wins, in the given item order.
   for (int b = 0; b < kBandCount; ++b) {

@@ -28,13 +28,15 @@ std::string default_asset_key(const stac::Item& item, std::string_view band);
 
 struct AcquisitionReadOptions {
   bool harmonize = true;  // false: --no-harmonize
-  // Concurrent band reads. > 0: a private pool of this size; 0: run inside the caller's TBB
-  // arena (so a caller that already bounds concurrency across acquisitions keeps its bound).
+  // Concurrent band reads (threads; reads wait on the network, so more than the cores helps).
+  // 0 reads one band at a time.
   int jobs = 4;
   ReadOptions read;
   HrefSigner sign;             // empty: hrefs are read as they are
   AssetKeyResolver asset_key;  // empty: default_asset_key
   bool read_scl = true;
+  // Called after each band read with (reads done, reads in all); from the reading threads.
+  std::function<void(int, int)> progress;
 };
 
 struct ItemProvenance {

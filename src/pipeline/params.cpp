@@ -83,7 +83,7 @@ nlohmann::json WorkflowParams::to_json() const {
   j["in_memory"] = in_memory;
   j["cloud_model"] = cloud_model;
   j["shadow_model"] = shadow_model;
-  j["pc_key"] = pc_key ? "(set, not shown)" : nullptr;
+  j["pc_key"] = pc_key ? nlohmann::json("(set, not shown)") : nlohmann::json(nullptr);
   j["dl_timeout"] = dl_timeout;
   return j;
 }

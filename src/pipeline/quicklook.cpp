@@ -19,11 +19,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The stretch comes from the clear pixels when there are enough of them, so that bright clouds
+// do not push the ground into black; from all valid pixels otherwise.
 std::pair<double, double> robust_range(const std::uint16_t* band, const ByteRaster& mask) {
   std::vector<std::uint16_t> values;
   values.reserve(mask.band_size());
   for (std::size_t i = 0; i < mask.band_size(); ++i) {
-    if (band[i] != 0 && mask.data[i] != mask_value::kNoData) values.push_back(band[i]);
+    if (band[i] != 0 && mask.data[i] == mask_value::kClear) values.push_back(band[i]);
+  }
+  if (values.size() < mask.band_size() / 20) {
+    values.clear();
+    for (std::size_t i = 0; i < mask.band_size(); ++i) {
+      if (band[i] != 0 && mask.data[i] != mask_value::kNoData) values.push_back(band[i]);
+    }
   }
   if (values.empty()) return {0, 1};
   auto at = [&](double q) {

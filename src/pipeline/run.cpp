@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <tbb/global_control.h>
 
 #include <algorithm>
 #include <cmath>
@@ -333,6 +332,12 @@ class Runner {
                     : std::clamp(4 * static_cast<int>(std::thread::hardware_concurrency()), 4, 32);
     read.read.timeout = std::chrono::duration<double>(params.dl_timeout);
     read.sign = sign;
+    read.progress = [&](int done, int total) {
+      Progress rp = p;
+      rp.done = done;
+      rp.total = total;
+      report(rp);
+    };
     const auto acquisition = ingest::read_acquisition(unit.items, context, read);
     spdlog::info("{}: read {} bands ({} copied, {} warped)", unit.name,
                  acquisition.direct_reads + acquisition.warped_reads, acquisition.direct_reads,

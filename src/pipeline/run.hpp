@@ -57,7 +57,7 @@ struct RunReport {
 };
 
 // Progress of a run, for a live display or log lines. Stages: "search", "read", "inference",
-// "write". `done`/`total` count bytes for "read" and chips for "inference".
+// "write". `done`/`total` count band reads for "read" and chips for "inference".
 struct Progress {
   std::string stage;
   std::string acquisition;  // ISO datetime
