@@ -16,24 +16,11 @@
 
 #include "core/bands.hpp"
 #include "core/errors.hpp"
+#include "ingest/gdal_env.hpp"
 
 namespace s2prep::output {
 
 namespace {
-
-// GDAL's configuration belongs to the ingest stage (ingest/gdal_env.hpp); the output stage only
-// needs the drivers registered, which is idempotent.
-void register_drivers() {
-  static std::once_flag once;
-  std::call_once(once, [] { GDALAllRegister(); });
-}
-
-struct DatasetCloser {
-  void operator()(GDALDatasetH ds) const noexcept {
-    if (ds != nullptr) GDALClose(ds);
-  }
-};
-using DatasetPtr = std::unique_ptr<std::remove_pointer_t<GDALDatasetH>, DatasetCloser>;
 
 struct SrsDeleter {
   void operator()(OGRSpatialReferenceH s) const noexcept { OSRRelease(s); }
@@ -44,23 +31,14 @@ struct CslDeleter {
 };
 using CslPtr = std::unique_ptr<char*, CslDeleter>;
 
-// Collects this thread's GDAL failures instead of printing them.
-class ErrorCapture {
- public:
-  ErrorCapture() { CPLPushErrorHandlerEx(&handler, this); }
-  ~ErrorCapture() { CPLPopErrorHandler(); }
-  ErrorCapture(const ErrorCapture&) = delete;
-  ErrorCapture& operator=(const ErrorCapture&) = delete;
-  bool failed() const { return !last_.empty(); }
-  std::string text() const { return last_.empty() ? std::string() : " (" + last_ + ")"; }
+using ingest::DatasetPtr;
+using ingest::ErrorCapture;
 
- private:
-  static void CPL_STDCALL handler(CPLErr level, CPLErrorNum, const char* msg) {
-    auto* self = static_cast<ErrorCapture*>(CPLGetErrorHandlerUserData());
-    if (self != nullptr && level >= CE_Failure) self->last_ = msg ? msg : "";
-  }
-  std::string last_;
-};
+// " (GDAL's failure text)" or nothing.
+std::string failure_suffix(const ErrorCapture& errors) {
+  const std::string text = errors.failure_text();
+  return text.empty() ? std::string() : " (" + text + ")";
+}
 
 GDALDataType gdal_type(PixelType t) {
   switch (t) {
@@ -169,7 +147,7 @@ CogOptions probability_cog_options(const std::string& description) {
 }
 
 std::string cog_compression() {
-  register_drivers();
+  ingest::configure_gdal();
   GDALDriverH cog = GDALGetDriverByName("COG");
   const char* list = cog ? GDALGetMetadataItem(cog, GDAL_DMD_CREATIONOPTIONLIST, nullptr) : nullptr;
   return list != nullptr && std::string(list).find("<Value>ZSTD</Value>") != std::string::npos
@@ -180,7 +158,7 @@ std::string cog_compression() {
 template <class T>
 void write_cog(const Raster<T>& raster, const std::filesystem::path& path,
                const CogOptions& options) {
-  register_drivers();
+  ingest::configure_gdal();
   const Grid& grid = raster.grid;
   const std::string where = path.string();
   constexpr PixelType ptype = pixel_type_of<T>();
@@ -203,7 +181,7 @@ void write_cog(const Raster<T>& raster, const std::filesystem::path& path,
   ErrorCapture errors;
   // The MEM bands point at the raster's own buffer: a whole tile is not copied once more.
   DatasetPtr src(GDALCreate(mem, "", grid.width, grid.height, 0, type, nullptr));
-  if (!src) throw DataError("Could not prepare " + where + " in memory" + errors.text() + ".");
+  if (!src) throw DataError("Could not prepare " + where + " in memory" + failure_suffix(errors) + ".");
   for (int b = 0; b < raster.bands; ++b) {
     char pointer[64];
     CPLPrintPointer(pointer, const_cast<T*>(raster.band(b)), sizeof(pointer));
@@ -211,7 +189,7 @@ void write_cog(const Raster<T>& raster, const std::filesystem::path& path,
     data_pointer += pointer;
     CslPtr band_options(CSLAddString(nullptr, data_pointer.c_str()));
     if (GDALAddBand(src.get(), type, band_options.get()) != CE_None) {
-      throw DataError("Could not prepare " + where + " in memory" + errors.text() + ".");
+      throw DataError("Could not prepare " + where + " in memory" + failure_suffix(errors) + ".");
     }
   }
   auto gt = grid.transform;
@@ -250,14 +228,14 @@ void write_cog(const Raster<T>& raster, const std::filesystem::path& path,
   remove_temporaries(tmp);
   auto fail = [&](const std::string& what) {
     remove_temporaries(tmp);
-    throw DataError("Writing " + where + " failed: " + what + errors.text() +
+    throw DataError("Writing " + where + " failed: " + what + failure_suffix(errors) +
                     "; check free space and permissions of the output folder.");
   };
   {
     DatasetPtr out(GDALCreateCopy(cog, tmp.c_str(), src.get(), FALSE, co.get(), nullptr, nullptr));
     if (!out) fail("GDAL could not create the file");
   }  // closing flushes the last blocks
-  if (errors.failed()) fail("GDAL reported an error while writing");
+  if (errors.has_failure()) fail("GDAL reported an error while writing");
   {
     DatasetPtr check(
         GDALOpenEx(tmp.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
@@ -281,7 +259,7 @@ template void write_cog(const Raster<float>&, const std::filesystem::path&, cons
 
 bool verify_cog(const std::filesystem::path& path, const Grid& grid, int bands, PixelType ptype,
                 std::string* reason) {
-  register_drivers();
+  ingest::configure_gdal();
   std::string why;
   auto result = [&](bool ok) {
     if (!ok && reason) *reason = why;
@@ -296,7 +274,7 @@ bool verify_cog(const std::filesystem::path& path, const Grid& grid, int bands, 
   DatasetPtr ds(
       GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
   if (!ds) {
-    why = "it cannot be opened as a raster" + errors.text();
+    why = "it cannot be opened as a raster" + failure_suffix(errors);
     return result(false);
   }
   const GDALDataType type = gdal_type(ptype);
@@ -311,8 +289,8 @@ bool verify_cog(const std::filesystem::path& path, const Grid& grid, int bands, 
       const int rows = std::min(strip, grid.height - row);
       if (GDALRasterIO(band, GF_Read, 0, row, grid.width, rows, buffer.data(), grid.width, rows,
                        type, 0, 0) != CE_None ||
-          errors.failed()) {
-        why = "band " + std::to_string(b) + " cannot be read completely" + errors.text();
+          errors.has_failure()) {
+        why = "band " + std::to_string(b) + " cannot be read completely" + failure_suffix(errors);
         return result(false);
       }
     }

@@ -9,6 +9,8 @@
 #include <span>
 #include <thread>
 
+#include <unistd.h>
+
 #include "core/bands.hpp"
 #include "core/errors.hpp"
 #include "core/version.hpp"
@@ -27,6 +29,8 @@
 #include "pipeline/catalog.hpp"
 #include "pipeline/quicklook.hpp"
 #include "pipeline/search.hpp"
+#include "pipeline/stack_file.hpp"
+#include "stac/granule_metadata.hpp"
 #include "stac/signing.hpp"
 
 namespace s2prep::pipeline {
@@ -119,7 +123,7 @@ class Runner {
     gdal.http_timeout_s = static_cast<int>(std::ceil(params.dl_timeout));
     ingest::configure_gdal(gdal);
 
-    net::HttpClient http;
+    net::HttpClient& http = http_;
     Progress searching;
     searching.stage = "search";
     report(searching);
@@ -129,19 +133,19 @@ class Runner {
     LoadedModel cloud = load(params.cloud_model, mask::ModelKind::cloud);
     LoadedModel shadow = load(params.shadow_model, mask::ModelKind::shadow);
 
-    std::unique_ptr<stac::TokenCache> tokens;
     if (o_.request.services.token_url != "none") {
-      tokens =
+      tokens_ =
           std::make_unique<stac::TokenCache>(http, o_.request.services.token_url, params.pc_key);
     }
     const std::string collection = o_.request.services.collection;
     ingest::HrefSigner sign;
-    if (tokens) {
-      sign = [&tokens, collection](const std::string& href, bool refresh) {
+    if (tokens_) {
+      sign = [tokens = tokens_.get(), collection](const std::string& href, bool refresh) {
         if (refresh) tokens->invalidate(collection);
         return tokens->sign(href, collection);
       };
     }
+    sign_ = sign;
 
     const auto units = plan_units(outcome, sign);
     RunReport result;
@@ -277,17 +281,23 @@ class Runner {
     }
   }
 
+  // `stack_file`: set when streaming (in_memory false); network models then read their chips
+  // from it. The built-in detector works on the stack in memory.
   FloatRaster probability(LoadedModel& model, mask::ModelKind kind, const BandStack& stack,
-                          const FloatRaster* cloud, const std::vector<stac::Item>& items,
-                          Progress p) {
+                          const StackFile* stack_file, const FloatRaster* cloud,
+                          const std::vector<stac::Item>& items, Progress p) {
     if (model.network) {
-      mask::BandStackChipSource source(stack);
       mask::ProbabilityOptions options;
       options.progress = [&](int done, int total) {
         p.done = done;
         p.total = total;
         report(p);
       };
+      if (stack_file != nullptr) {
+        FileChipSource source(*stack_file);
+        return mask::compute_probability(*model.network, kind, source, options);
+      }
+      mask::BandStackChipSource source(stack);
       return mask::compute_probability(*model.network, kind, source, options);
     }
     if (kind == mask::ModelKind::cloud) return mask::builtin_cloud_probability(stack);
@@ -338,29 +348,42 @@ class Runner {
       rp.total = total;
       report(rp);
     };
-    const auto acquisition = ingest::read_acquisition(unit.items, context, read);
+    auto acquisition = ingest::read_acquisition(unit.items, context, read);
     spdlog::info("{}: read {} bands ({} copied, {} warped)", unit.name,
                  acquisition.direct_reads + acquisition.warped_reads, acquisition.direct_reads,
                  acquisition.warped_reads);
 
     const ByteRaster product_context = ingest::product_mask_from_scl(acquisition.scl);
+    const ByteRaster no_data = mask::no_data_of(acquisition.bands);
+    const BandStack raster = crop_raster(acquisition.bands, inner);
+
+    // Streaming: park the stack on disk; when no model needs it in memory, release it.
+    std::optional<StackFile> stack_file;
+    if (!params.in_memory && (cloud_model.network || shadow_model.network)) {
+      stack_file.emplace(acquisition.bands,
+                         o_.out_dir / fmt::format(".{}_stack.tmp-{}.tif", unit.name, getpid()));
+      if (cloud_model.network && shadow_model.network) {
+        BandStack().data.swap(acquisition.bands.data);
+      }
+    }
     p.stage = "inference";
     report(p);
-    FloatRaster cloud_context =
-        probability(cloud_model, mask::ModelKind::cloud, acquisition.bands, nullptr, unit.items, p);
-    FloatRaster shadow_context = probability(shadow_model, mask::ModelKind::shadow,
-                                             acquisition.bands, &cloud_context, unit.items, p);
+    const StackFile* chips = stack_file ? &*stack_file : nullptr;
+    FloatRaster cloud_context = probability(cloud_model, mask::ModelKind::cloud, acquisition.bands,
+                                            chips, nullptr, unit.items, p);
+    FloatRaster shadow_context =
+        probability(shadow_model, mask::ModelKind::shadow, acquisition.bands, chips, &cloud_context,
+                    unit.items, p);
+    stack_file.reset();
     mask::MergeOptions merge;
     merge.cloud_thr = static_cast<float>(params.cloud_thr);
     merge.shadow_thr = static_cast<float>(params.shadow_thr);
     merge.dilation_radius = o_.dilation_radius;
     merge.min_area = o_.min_area;
     // Merged on the context grid, so that dilation sees clouds just outside the region.
-    const ByteRaster no_data = mask::no_data_of(acquisition.bands);
     const ByteRaster mask_context =
         mask::merge_mask({&cloud_context, &shadow_context, &product_context, &no_data}, merge);
 
-    const BandStack raster = crop_raster(acquisition.bands, inner);
     const ByteRaster mask = crop_raster(mask_context, inner);
     const ByteRaster product = crop_raster(product_context, inner);
     const FloatRaster cloud = crop_raster(cloud_context, inner);
@@ -511,9 +534,34 @@ class Runner {
     write_text_atomically(o_.out_dir / "run.json", run.dump(2) + "\n");
   }
 
+  // Solar angles from the items' properties, else from the first granule metadata file
+  // (MTD_TL.xml) that can be read; nullopt when neither says.
+  std::optional<mask::SunAngles> acquisition_sun(const std::vector<stac::Item>& items) {
+    if (auto sun = sun_angles(items)) return sun;
+    for (const auto& item : items) {
+      const auto asset = item.assets.find("granule-metadata");
+      if (asset == item.assets.end()) continue;
+      try {
+        const std::string href = sign_ ? sign_(asset->second.href, false) : asset->second.href;
+        const auto response = http_.get(href);
+        if (!response.ok()) continue;
+        if (const auto angles = stac::parse_mean_sun_angles(response.body)) {
+          spdlog::debug("{}: solar angles from its granule metadata", item.id);
+          return mask::SunAngles{angles->zenith_deg, angles->azimuth_deg};
+        }
+      } catch (const Error& e) {
+        spdlog::debug("{}: granule metadata unreadable ({})", item.id, e.what());
+      }
+    }
+    return std::nullopt;
+  }
+
   const RunOptions& o_;
   const ProgressCallback& progress_;
   std::vector<std::string> notices_;
+  net::HttpClient http_;
+  std::unique_ptr<stac::TokenCache> tokens_;
+  ingest::HrefSigner sign_;
 };
 
 }  // namespace
