@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/time.hpp"
 #include "geo/geometry.hpp"
 #include "process.hpp"
 #include "scenegen/scenegen.hpp"
@@ -41,6 +42,7 @@ namespace s2prep::clitest {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using s2prep::testing::Fault;
 using s2prep::testing::RunResult;
 using s2prep::testing::TempDir;
 using s2prep::testing::TestServer;
