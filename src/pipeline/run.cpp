@@ -6,13 +6,16 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <mutex>
 #include <span>
 #include <thread>
+#include <tuple>
 
 #include <unistd.h>
 
 #include "core/bands.hpp"
 #include "core/errors.hpp"
+#include "core/parallel.hpp"
 #include "core/version.hpp"
 #include "ingest/acquisition_reader.hpp"
 #include "ingest/gdal_env.hpp"
@@ -51,6 +54,9 @@ struct OutputUnit {
 struct LoadedModel {
   mask::ResolvedModel resolved;
   std::unique_ptr<mask::SegmentationModel> network;  // null for builtin
+  // A network is not safe to run from two threads; acquisitions in flight take turns on it
+  // (while one infers, the next one reads).
+  std::unique_ptr<std::mutex> busy = std::make_unique<std::mutex>();
 };
 
 std::string asset_file(const std::string& name, const std::string& key) {
@@ -150,11 +156,14 @@ class Runner {
     const auto units = plan_units(outcome, sign);
     RunReport result;
     std::vector<nlohmann::json> stac_items;
-    for (std::size_t i = 0; i < units.size(); ++i) {
-      auto [summary, item] = produce(units[i], i, units.size(), cloud, shadow, sign);
-      result.outputs.push_back(std::move(summary));
-      stac_items.push_back(std::move(item));
-    }
+    // Acquisitions overlap: one reads from the network while another is in inference.
+    std::vector<OutputSummary> summaries(units.size());
+    stac_items.resize(units.size());
+    run_bounded(static_cast<int>(units.size()), std::max(1, o_.acquisitions_in_flight), [&](int i) {
+      std::tie(summaries[i], stac_items[i]) =
+          produce(units[i], i, units.size(), cloud, shadow, sign);
+    });
+    result.outputs = std::move(summaries);
     for (const auto& s : outcome.selection.skipped) {
       result.skipped.push_back(
           {{"datetime", format_time(s.datetime)}, {"items", s.item_ids}, {"reason", s.reason}});
@@ -293,6 +302,7 @@ class Runner {
         p.total = total;
         report(p);
       };
+      std::lock_guard turn(*model.busy);
       if (stack_file != nullptr) {
         FileChipSource source(*stack_file);
         return mask::compute_probability(*model.network, kind, source, options);

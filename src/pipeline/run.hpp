@@ -24,6 +24,9 @@ struct RunOptions {
   bool keep_probabilities = false;  // also write cloud and shadow probabilities
   std::filesystem::path model_dir;  // where bare model names and `auto` look
   int jobs = 0;                     // parallel reads; 0 = a sensible default
+  // Acquisitions processed at once: with 2, the next acquisition is read while the current one
+  // is in inference. Each holds its stack in memory.
+  int acquisitions_in_flight = 2;
   bool harmonize = true;            // subtract the 04.00 baseline offset
   bool force = false;               // recompute outputs that exist and check out complete
   int dilation_radius = 5;          // pixels
