@@ -486,10 +486,12 @@ struct TestServer::Impl {
     if (fault && fault->delay.count() > 0) std::this_thread::sleep_for(fault->delay);
 
     if (fault && fault->drop_connection) {
-      shut_down_connection(req);
-      res.status = 500;
+      // Logged before the drop: the client retries at once, and its next request must not be
+      // counted before this one.
       record.status = 0;
       append(std::move(record));
+      shut_down_connection(req);
+      res.status = 500;
       return;
     }
 
