@@ -5,8 +5,8 @@
 
 #include <fcntl.h>
 #include <gdal.h>
-#include <ogr_srs_api.h>
 #include <gtest/gtest.h>
+#include <ogr_srs_api.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -54,8 +54,7 @@ inline const std::string kBin = S2PREP_BIN;
 
 // The environment every run gets: no key, model folder or service URL leaks in from the shell
 // that runs the tests (an empty value counts as unset for s2prep).
-inline std::map<std::string, std::string> clean_env(
-    std::map<std::string, std::string> extra = {}) {
+inline std::map<std::string, std::string> clean_env(std::map<std::string, std::string> extra = {}) {
   std::map<std::string, std::string> env{{"PC_SDK_SUBSCRIPTION_KEY", ""},
                                          {"S2PREP_MODEL_DIR", ""},
                                          {"S2PREP_STAC_URL", ""},
@@ -241,7 +240,7 @@ struct RasterInfo {
   std::optional<double> nodata;
   std::vector<std::string> descriptions;
   std::array<double, 6> transform{};
-  std::string epsg;  // authority code of the CRS, e.g. "32633"
+  std::string epsg;    // authority code of the CRS, e.g. "32633"
   std::string layout;  // IMAGE_STRUCTURE LAYOUT (COG for cloud-optimized)
 };
 
@@ -282,8 +281,7 @@ inline std::vector<double> read_band(const fs::path& p, int band,
   std::vector<double> out(std::size_t(w[2]) * w[3]);
   if (GDALRasterIO(GDALGetRasterBand(h, band), GF_Read, w[0], w[1], w[2], w[3], out.data(), w[2],
                    w[3], GDT_Float64, 0, 0) != CE_None) {
-    throw std::runtime_error("GDAL cannot read band " + std::to_string(band) + " of " +
-                             p.string());
+    throw std::runtime_error("GDAL cannot read band " + std::to_string(band) + " of " + p.string());
   }
   return out;
 }

@@ -69,9 +69,9 @@ TEST_P(BadInputs, RunExitsWith2AndWritesNothing) {
   in.geometry = resolve(in.geometry, dir_->path());
   for (auto& m : in.mentions) m = lower(resolve(m, dir_->path()));
   TempDir out("s2prep-cli-bad-run");
-  const auto r = s2prep({"run", "--geometry", in.geometry, "--start", in.start, "--end", in.end,
-                         "--stac-url", server_.stac_url(), "--token-url", "none", "--out",
-                         (out.path() / "o").string()});
+  const auto r =
+      s2prep({"run", "--geometry", in.geometry, "--start", in.start, "--end", in.end, "--stac-url",
+              server_.stac_url(), "--token-url", "none", "--out", (out.path() / "o").string()});
   expect_one_sentence(r, in);
   EXPECT_EQ(server_.request_count("/"), 0);
   EXPECT_TRUE(list_files(out.path()).empty());
@@ -92,12 +92,21 @@ INSTANTIATE_TEST_SUITE_P(
                  "2023-06-01",
                  "2023-06-30",
                  {"swapped"}},
-        BadInput{"MissingFile", "@DIR@/nowhere/field.geojson", "2023-06-01", "2023-06-30",
+        BadInput{"MissingFile",
+                 "@DIR@/nowhere/field.geojson",
+                 "2023-06-01",
+                 "2023-06-30",
                  {"@DIR@/nowhere/field.geojson", "does not exist"}},
-        BadInput{"UnparsableFile", "@DIR@/garbage.geojson", "2023-06-01", "2023-06-30",
+        BadInput{"UnparsableFile",
+                 "@DIR@/garbage.geojson",
+                 "2023-06-01",
+                 "2023-06-30",
                  {"garbage.geojson"}},
         BadInput{"Directory", "@DIR@", "2023-06-01", "2023-06-30", {"directory"}},
-        BadInput{"LineStringFile", "@DIR@/line.geojson", "2023-06-01", "2023-06-30",
+        BadInput{"LineStringFile",
+                 "@DIR@/line.geojson",
+                 "2023-06-01",
+                 "2023-06-30",
                  {"line.geojson", "polygon"}},
         BadInput{"EmptyPolygon", "POLYGON EMPTY", "2023-06-01", "2023-06-30", {"empty"}},
         BadInput{"ProjectedMetres",
@@ -116,17 +125,20 @@ INSTANTIATE_TEST_SUITE_P(
                  "2023-13-45",
                  "2023-06-30",
                  {"--start", "2023-13-45"}},
-        BadInput{"BadEndDate", "POLYGON((12.4 48.4, 12.6 48.4, 12.6 48.6, 12.4 48.6, 12.4 48.4))",
-                 "2023-06-01", "June 30th", {"--end", "june 30th"}}),
+        BadInput{"BadEndDate",
+                 "POLYGON((12.4 48.4, 12.6 48.4, 12.6 48.6, 12.4 48.6, 12.4 48.4))",
+                 "2023-06-01",
+                 "June 30th",
+                 {"--end", "june 30th"}}),
     [](const ::testing::TestParamInfo<BadInput>& info) { return info.param.name; });
 
 TEST(BadArguments, UnknownFlagAndMissingRequiredAreExit2) {
   EXPECT_EQ(s2prep({"search", "--no-such-flag"}).exit_code, 2);
   EXPECT_EQ(s2prep({"search", "--start", "2023-06-01", "--end", "2023-06-02"}).exit_code, 2);
-  EXPECT_EQ(s2prep({"run", "--geometry", "POINT(1 1)", "--start", "2023-06-01", "--end",
-                    "2023-06-02"})
-                .exit_code,
-            2);  // --out missing
+  EXPECT_EQ(
+      s2prep({"run", "--geometry", "POINT(1 1)", "--start", "2023-06-01", "--end", "2023-06-02"})
+          .exit_code,
+      2);                              // --out missing
   EXPECT_EQ(s2prep({}).exit_code, 2);  // no command
 }
 
@@ -139,8 +151,9 @@ TEST(BadArguments, OutOfRangeParametersNameTheParameter) {
       {{"--max-tiles-per-time", "0"}, "max_tiles_per_time"},
   };
   for (const auto& [flags, name] : cases) {
-    std::vector<std::string> args{"search",   "--geometry", region,  "--start", "2023-06-01",
-                                  "--end",    "2023-06-02", "--stac-url", server.stac_url()};
+    std::vector<std::string> args{"search",     "--geometry", region,
+                                  "--start",    "2023-06-01", "--end",
+                                  "2023-06-02", "--stac-url", server.stac_url()};
     args.insert(args.end(), flags.begin(), flags.end());
     const auto r = s2prep(args);
     EXPECT_EQ(r.exit_code, 2) << describe(r);

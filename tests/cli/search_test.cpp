@@ -17,9 +17,8 @@ struct TileBox {
   int epsg;
   double lon0, lon1;
 };
-constexpr TileBox kTiles[] = {{"32UPU", 32632, 10.8, 12.05},
-                              {"33UUP", 32633, 11.95, 13.3},
-                              {"33UVP", 32633, 13.2, 14.6}};
+constexpr TileBox kTiles[] = {
+    {"32UPU", 32632, 10.8, 12.05}, {"33UUP", 32633, 11.95, 13.3}, {"33UVP", 32633, 13.2, 14.6}};
 constexpr double kLat0 = 48.0, kLat1 = 49.0;
 
 struct Acq {
@@ -35,8 +34,9 @@ const std::vector<Acq> kAcquisitions{
 };
 
 json polygon(double lon0, double lat0, double lon1, double lat1) {
-  return {{"type", "Polygon"},
-          {"coordinates", {{{lon0, lat0}, {lon1, lat0}, {lon1, lat1}, {lon0, lat1}, {lon0, lat0}}}}};
+  return {
+      {"type", "Polygon"},
+      {"coordinates", {{{lon0, lat0}, {lon1, lat0}, {lon1, lat1}, {lon0, lat1}, {lon0, lat0}}}}};
 }
 
 std::string wkt_box(double lon0, double lat0, double lon1, double lat1) {
@@ -283,9 +283,9 @@ TEST_F(SearchCli, NothingFoundIsExit3) {
   const auto far = search(wkt_box(30.0, 48.4, 30.2, 48.6));
   EXPECT_EQ(far.exit_code, 3) << describe(far);
   ASSERT_EQ(error_lines(far.err).size(), 1u) << far.err;
-  const auto later = s2prep({"search", "--geometry", wkt_box(12.4, 48.4, 12.6, 48.6), "--start",
-                             "2024-01-01", "--end", "2024-02-01", "--stac-url", server_.stac_url(),
-                             "--json"});
+  const auto later =
+      s2prep({"search", "--geometry", wkt_box(12.4, 48.4, 12.6, 48.6), "--start", "2024-01-01",
+              "--end", "2024-02-01", "--stac-url", server_.stac_url(), "--json"});
   EXPECT_EQ(later.exit_code, 3) << describe(later);
 }
 
@@ -306,8 +306,8 @@ TEST_F(SearchCli, KeyNeverShown) {
     ASSERT_EQ(r.exit_code, 0) << describe(r);
     EXPECT_FALSE(contains(r.out + r.err, key)) << describe(r);
   }
-  const auto r = search(wkt_box(12.4, 48.4, 12.6, 48.6), {"-v"},
-                        {{"PC_SDK_SUBSCRIPTION_KEY", env_key}});
+  const auto r =
+      search(wkt_box(12.4, 48.4, 12.6, 48.6), {"-v"}, {{"PC_SDK_SUBSCRIPTION_KEY", env_key}});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_FALSE(contains(r.out + r.err, env_key)) << describe(r);
   // A failing service must not echo it either.
