@@ -136,6 +136,9 @@ void register_run_command(CLI::App& app, std::function<int()>& action) {
                 "subtract the 1000 offset so all dates share one scale)");
   sub->add_flag("--force", o.force, "Recompute outputs that already exist and check out complete");
   sub->add_option("--jobs,-j", o.jobs, "Parallel band reads (default: 4 x cores, at most 32)");
+  sub->add_option("--threads", o.inference_threads,
+                  "Threads of the ONNX inference engine (default: all cores)")
+      ->check(CLI::Range(1, 256));
   sub->add_option("--parallel-acquisitions", o.acquisitions_in_flight,
                   "Acquisitions processed at once (default 2: the next one is read while the "
                   "current one is in inference; use 1 to halve memory for whole tiles)")

@@ -136,6 +136,7 @@ class Runner {
     auto outcome = search(o_.request, http);
     prepare_out_dir();
 
+    if (o_.inference_threads > 0) mask::set_inference_threads(o_.inference_threads);
     LoadedModel cloud = load(params.cloud_model, mask::ModelKind::cloud);
     LoadedModel shadow = load(params.shadow_model, mask::ModelKind::shadow);
 

@@ -24,6 +24,7 @@ struct RunOptions {
   bool keep_probabilities = false;  // also write cloud and shadow probabilities
   std::filesystem::path model_dir;  // where bare model names and `auto` look
   int jobs = 0;                     // parallel reads; 0 = a sensible default
+  int inference_threads = 0;        // threads of the ONNX engine; 0 = all cores
   // Acquisitions processed at once: with 2, the next acquisition is read while the current one
   // is in inference. Each holds its stack in memory.
   int acquisitions_in_flight = 2;
