@@ -402,6 +402,10 @@ class Runner {
 
     p.stage = "write";
     report(p);
+    // The old sidecar goes first: until the new one is written, nothing claims that this
+    // output's files (some new, some old) belong together.
+    std::error_code ec;
+    fs::remove(o_.out_dir / (unit.name + ".json"), ec);
     OutputRecord record;
     record.id = unit.name;
     record.datetime = unit.acquisition->datetime;

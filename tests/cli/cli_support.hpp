@@ -387,3 +387,63 @@ inline fs::path band_file(const Scene& scene, const json& item, const std::strin
 }
 
 }  // namespace s2prep::clitest
+
+namespace s2prep::clitest {
+
+// The standard scene behind a server that signs like Planetary Computer does.
+struct ServedScene {
+  explicit ServedScene(const std::function<bool(const json&)>& keep = {}) {
+    server.set_require_signing(true);
+    serve_scene(server, shared_scene(), keep);
+  }
+  // `s2prep run` over `region` and `dates` ({start, end}) into `out`, plus `extra` flags.
+  RunResult run(const std::string& region, const std::array<std::string, 2>& dates,
+                const fs::path& out, std::vector<std::string> extra = {},
+                std::map<std::string, std::string> env = {}) const {
+    return s2prep(args(region, dates, out, std::move(extra)), std::move(env));
+  }
+  std::vector<std::string> args(const std::string& region, const std::array<std::string, 2>& dates,
+                                const fs::path& out, std::vector<std::string> extra = {}) const {
+    std::vector<std::string> a{"run",        "--geometry",        region,
+                               "--start",    dates[0],            "--end",
+                               dates[1],     "--stac-url",        server.stac_url(),
+                               "--token-url", server.token_url(), "--out",
+                               out.string()};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  TestServer server;
+};
+
+// The demo region of the standard scene: ~1 km across the 33UUP/33UVP overlap (two tiles).
+inline std::string demo_region() { return scenegen::demo_region_wkt(shared_scene().spec); }
+
+// The outputs' STAC Items, in the order of items.json.
+inline std::vector<json> output_items(const fs::path& out) {
+  return read_json(out / "items.json").at("features").get<std::vector<json>>();
+}
+
+inline fs::path asset_path(const fs::path& out, const json& item, const std::string& key) {
+  return out / item.at("assets").at(key).at("href").get<std::string>();
+}
+
+// The generated Item with this id.
+inline const scenegen::GeneratedItem& generated_item(const std::string& id) {
+  for (const auto& g : shared_scene().items) {
+    if (g.item.at("id") == id) return g;
+  }
+  throw std::runtime_error("no generated item " + id);
+}
+
+// Every file in `a` and `b` (same names) has the same bytes; returns the names that differ.
+inline std::vector<std::string> differing_files(const fs::path& a, const fs::path& b) {
+  std::vector<std::string> diff;
+  const auto fa = list_files(a), fb = list_files(b);
+  if (fa != fb) diff.push_back("(file lists differ)");
+  for (const auto& f : fa) {
+    if (!fs::exists(b / f) || read_text(a / f) != read_text(b / f)) diff.push_back(f);
+  }
+  return diff;
+}
+
+}  // namespace s2prep::clitest
