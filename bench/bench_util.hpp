@@ -6,9 +6,9 @@
 // testing::run_process do not report the child's peak memory (ru_maxrss), which is one of the
 // figures the whole-tile comparison is about.
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,8 +38,8 @@ inline double median(std::vector<double> v) {
 struct ChildUsage {
   int exit_code = -1;
   double wall_s = 0;
-  double cpu_s = 0;          // user + system
-  long max_rss_kb = 0;       // peak resident set size of the child
+  double cpu_s = 0;     // user + system
+  long max_rss_kb = 0;  // peak resident set size of the child
 };
 
 namespace detail {
@@ -133,8 +133,10 @@ class Table {
       for (std::size_t i = 0; i < r.size(); ++i) {
         std::string cell = r[i];
         // First column left-aligned (labels), the others right-aligned (figures).
-        if (i == 0) cell.resize(width[i], ' ');
-        else cell = std::string(width[i] - cell.size(), ' ') + cell;
+        if (i == 0)
+          cell.resize(width[i], ' ');
+        else
+          cell = std::string(width[i] - cell.size(), ' ') + cell;
         out += cell;
         out += i + 1 < r.size() ? "  " : "\n";
       }

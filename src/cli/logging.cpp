@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "core/time.hpp"
@@ -30,13 +32,22 @@ class JsonLinesSink : public spdlog::sinks::base_sink<std::mutex> {
 };
 
 class PlainSink : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  PlainSink() : terminal_(isatty(STDERR_FILENO) != 0) {}
+
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     spdlog::memory_buf_t formatted;
     formatter_->format(msg, formatted);
+    // On a terminal a live progress line may be showing: clear it so the log line starts at
+    // the left edge; the progress display redraws its line on its next update.
+    if (terminal_) std::fputs("\r\x1b[K", stderr);
     std::fwrite(formatted.data(), 1, formatted.size(), stderr);
   }
   void flush_() override { std::fflush(stderr); }
+
+ private:
+  bool terminal_;
 };
 
 }  // namespace

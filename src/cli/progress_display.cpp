@@ -46,13 +46,13 @@ pipeline::ProgressCallback ProgressDisplay::callback() {
   return [this](const pipeline::Progress& p) { update(p); };
 }
 
-std::string ProgressDisplay::render(const pipeline::Progress& p, double seconds_left) const {
+std::string ProgressDisplay::render(const pipeline::Progress& p, double stage_seconds,
+                                    double seconds_left) const {
   std::string detail;
-  const double stage_seconds = std::chrono::duration<double>(Clock::now() - stage_start_).count();
   if (p.stage == "read") {
     // GDAL 3.6 exposes no per-request byte counts, so reading progress is counted in band
     // reads (each one window of one band of one tile) and their rate.
-    const double rate = stage_seconds > 0 ? p.done / stage_seconds : 0;
+    const double rate = stage_seconds > 0.05 ? p.done / stage_seconds : 0;
     detail = p.total > 0
                  ? fmt::format("reading band {:.0f}/{:.0f} ({:.1f} bands/s)", p.done, p.total, rate)
                  : std::string("reading");
@@ -78,11 +78,13 @@ void ProgressDisplay::update(const pipeline::Progress& p) {
   if (quiet_) return;
   std::lock_guard lock(mutex_);
   const auto now = Clock::now();
-  const bool new_stage = p.stage != last_stage_;
+  auto& [stage, stage_start] = stages_[p.acquisition_index];
+  const bool new_stage = p.stage != stage;
   if (new_stage) {
-    stage_start_ = now;
-    last_stage_ = p.stage;
+    stage = p.stage;
+    stage_start = now;
   }
+  const double stage_seconds = std::chrono::duration<double>(now - stage_start).count();
   // Estimate: elapsed time over the fraction of all acquisitions done so far.
   double seconds_left = -1;
   if (p.acquisition_count > 0) {
@@ -94,14 +96,12 @@ void ProgressDisplay::update(const pipeline::Progress& p) {
     if (done_fraction > 0.02 && elapsed > 2)
       seconds_left = elapsed * (1 - done_fraction) / done_fraction;
   }
-  const std::string line = render(p, seconds_left);
+  const std::string line = render(p, stage_seconds, seconds_left);
   if (live_) {
     if (!new_stage && now - last_line_ < std::chrono::milliseconds(100)) return;
     last_line_ = now;
-    std::string padded = line;
-    if (padded.size() < last_width_) padded.append(last_width_ - padded.size(), ' ');
     last_width_ = line.size();
-    std::fprintf(stderr, "\r%s", padded.c_str());
+    std::fprintf(stderr, "\r\x1b[K%s", line.c_str());
     std::fflush(stderr);
     return;
   }
@@ -114,7 +114,7 @@ void ProgressDisplay::update(const pipeline::Progress& p) {
 void ProgressDisplay::finish() {
   std::lock_guard lock(mutex_);
   if (live_ && last_width_ > 0) {
-    std::fprintf(stderr, "\r%s\r", std::string(last_width_, ' ').c_str());
+    std::fputs("\r\x1b[K", stderr);
     std::fflush(stderr);
   }
 }

@@ -4,6 +4,7 @@
 // lines at a sensible rate (stage changes, and at most one line per 10 s).
 
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -19,15 +20,15 @@ class ProgressDisplay {
 
  private:
   void update(const pipeline::Progress& p);
-  std::string render(const pipeline::Progress& p, double seconds_left) const;
+  std::string render(const pipeline::Progress& p, double stage_seconds, double seconds_left) const;
 
   bool quiet_;
   bool live_;
   std::mutex mutex_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_line_{};
-  std::chrono::steady_clock::time_point stage_start_{};
-  std::string last_stage_;
+  // Per acquisition (several are in flight): its current stage and when that stage began.
+  std::map<std::size_t, std::pair<std::string, std::chrono::steady_clock::time_point>> stages_;
   std::size_t last_width_ = 0;
 };
 
