@@ -404,9 +404,9 @@ struct ServedScene {
   }
   std::vector<std::string> args(const std::string& region, const std::array<std::string, 2>& dates,
                                 const fs::path& out, std::vector<std::string> extra = {}) const {
-    std::vector<std::string> a{"run",        "--geometry",        region,
-                               "--start",    dates[0],            "--end",
-                               dates[1],     "--stac-url",        server.stac_url(),
+    std::vector<std::string> a{"run",         "--geometry",       region,
+                               "--start",     dates[0],           "--end",
+                               dates[1],      "--stac-url",       server.stac_url(),
                                "--token-url", server.token_url(), "--out",
                                out.string()};
     a.insert(a.end(), extra.begin(), extra.end());
@@ -435,10 +435,17 @@ inline const scenegen::GeneratedItem& generated_item(const std::string& id) {
   throw std::runtime_error("no generated item " + id);
 }
 
-// Every file in `a` and `b` (same names) has the same bytes; returns the names that differ.
-inline std::vector<std::string> differing_files(const fs::path& a, const fs::path& b) {
+// The files that differ between folders `a` and `b` (by name or bytes), apart from `ignore`.
+// run.json names the server's URL, so runs against different servers differ there.
+inline std::vector<std::string> differing_files(const fs::path& a, const fs::path& b,
+                                                const std::vector<std::string>& ignore = {}) {
   std::vector<std::string> diff;
-  const auto fa = list_files(a), fb = list_files(b);
+  auto fa = list_files(a), fb = list_files(b);
+  for (auto* list : {&fa, &fb}) {
+    std::erase_if(*list, [&](const std::string& f) {
+      return std::find(ignore.begin(), ignore.end(), f) != ignore.end();
+    });
+  }
   if (fa != fb) diff.push_back("(file lists differ)");
   for (const auto& f : fa) {
     if (!fs::exists(b / f) || read_text(a / f) != read_text(b / f)) diff.push_back(f);
