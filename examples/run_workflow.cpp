@@ -5,8 +5,9 @@
 // prints one line per acquisition: its tiles, the share of valid and of clear pixels, and the
 // mean NDVI of the clear pixels — the kind of time series an analysis would start from.
 //
-//   s2prep-example-run-workflow --geometry field.geojson --start 2023-05-01 --end 2023-08-31 \
-//       --out out/field [--stac-url URL] [--token-url URL|none] [--cloud-model builtin] ...
+//   s2prep-example-run-workflow --geometry field.geojson --start 2023-05-01
+//       --end 2023-08-31 --out out/field [--stac-url URL] [--token-url URL|none]
+//       [--cloud-model builtin] ...
 //
 // --stac-url and --token-url default to S2PREP_STAC_URL / S2PREP_TOKEN_URL, else Planetary
 // Computer; the key, when needed, comes from PC_SDK_SUBSCRIPTION_KEY.
@@ -143,7 +144,8 @@ int main(int argc, char** argv) {
           options.out_dir / item.at("assets").at("mask").at("href").get<std::string>();
       std::string tiles;
       for (const auto& t : props.at("s2:mgrs_tiles")) {
-        tiles += (tiles.empty() ? "" : ",") + t.get<std::string>();
+        if (!tiles.empty()) tiles += ',';
+        tiles += t.get<std::string>();
       }
       const AcquisitionFigures f = figures(raster, mask);
       const double valid = f.pixels ? 100.0 * f.valid / f.pixels : 0;

@@ -9,6 +9,7 @@
 #include <ogr_srs_api.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -293,19 +294,58 @@ inline std::vector<double> read_band(const fs::path& p, int band,
 inline constexpr int kSceneSize = 480;
 
 struct Scene {
-  TempDir dir{"s2prep-cli-scene"};
+  fs::path root;  // the generated files; item hrefs are relative to it
   scenegen::SceneSpec spec;
-  std::vector<scenegen::GeneratedItem> items;
+  std::vector<scenegen::GeneratedItem> items;  // only `item` is set when read from the cache
   double extent_m() const { return spec.tiles.at(0).extent_m(); }
 };
 
-// Generated once per test executable (the first caller pays) and removed at exit.
+// ctest runs every test in a process of its own, so the scene is cached on disk under the
+// build folder, keyed by this executable's build time (it links the generator statically: a
+// changed generator means a new key). The first process generates it under a lock; the others
+// wait and reuse it.
+inline fs::path cached_scene_dir(const scenegen::SceneSpec& spec, int size, std::uint64_t seed) {
+  const auto built = fs::last_write_time("/proc/self/exe").time_since_epoch().count();
+  const std::string prefix = "cli-scene-";
+  const std::string key =
+      prefix + std::to_string(size) + "-" + std::to_string(seed) + "-" + std::to_string(built);
+  const fs::path cache = fs::path(S2PREP_BIN).parent_path() / "test-cache";
+  fs::create_directories(cache);
+  const fs::path dir = cache / key;
+  struct Lock {
+    int fd;
+    explicit Lock(const fs::path& p) : fd(::open(p.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644)) {
+      if (fd < 0 || ::flock(fd, LOCK_EX) != 0)
+        throw std::runtime_error("cannot lock " + p.string());
+    }
+    ~Lock() { ::close(fd); }
+  } lock(cache / "cli-scene.lock");
+  if (fs::exists(dir / "items.json")) return dir;
+  // Scenes of older builds are stale.
+  for (const auto& e : fs::directory_iterator(cache)) {
+    if (e.path().filename().string().rfind(prefix, 0) == 0) fs::remove_all(e.path());
+  }
+  const fs::path tmp = cache / (key + ".tmp");
+  fs::remove_all(tmp);
+  const auto items = scenegen::generate(spec, tmp, "");
+  // Written last: its presence marks the scene complete.
+  write_text(tmp / "items.json", scenegen::feature_collection(items, "").dump());
+  fs::rename(tmp, dir);
+  return dir;
+}
+
+// The standard scene, generated once per build (the first caller pays, ~10 s on 2 cores).
 inline const Scene& shared_scene() {
   static const std::unique_ptr<Scene> scene = [] {
     auto s = std::make_unique<Scene>();
     s->spec = scenegen::standard_scene(kSceneSize, 7);
-    // Relative hrefs: each test's server prefixes its own /blob/ URL.
-    s->items = scenegen::generate(s->spec, s->dir.path(), "");
+    s->root = cached_scene_dir(s->spec, kSceneSize, 7);
+    const json collection = read_json(s->root / "items.json");
+    for (const auto& f : collection.at("features")) {
+      scenegen::GeneratedItem g;
+      g.item = f;
+      s->items.push_back(std::move(g));
+    }
     return s;
   }();
   return *scene;
@@ -315,7 +355,7 @@ inline const Scene& shared_scene() {
 // at this server.
 inline void serve_scene(TestServer& server, const Scene& scene,
                         const std::function<bool(const json&)>& keep = {}) {
-  server.serve_directory(scene.dir.path());
+  server.serve_directory(scene.root);
   for (const auto& g : scene.items) {
     if (keep && !keep(g.item)) continue;
     json item = g.item;
@@ -383,7 +423,7 @@ inline const std::vector<std::string>& band_names() {
 
 // The item's asset href (as generated: relative to the scene folder) of a band.
 inline fs::path band_file(const Scene& scene, const json& item, const std::string& band) {
-  return scene.dir.path() / item.at("assets").at(band).at("href").get<std::string>();
+  return scene.root / item.at("assets").at(band).at("href").get<std::string>();
 }
 
 }  // namespace s2prep::clitest
