@@ -104,18 +104,24 @@ TEST_F(Example, RunsTheWorkflowAndSummarisesTheOutputs) {
 }
 
 TEST_F(Example, FlagsOverrideTheEnvironmentAndErrorsKeepTheirExitCode) {
+  // The environment points at nothing; the flags point at the server.
+  const std::map<std::string, std::string> env{{"S2PREP_STAC_URL", "http://127.0.0.1:9/stac"},
+                                               {"S2PREP_TOKEN_URL", "http://127.0.0.1:9/token"}};
   // A bad geometry: the library's InputError, exit 2, before any request.
-  const auto bad = example({"--geometry", "POINT(12 48)", "--start", "2023-01-01", "--end",
-                            "2023-12-31", "--out", out_.path().string(), "--stac-url",
-                            server_.stac_url(), "--token-url", server_.token_url()});
+  const auto bad = example(
+      {"--geometry", "POINT(12 48)", "--start", "2023-01-01", "--end", "2023-12-31", "--out",
+       out_.path().string(), "--stac-url", server_.stac_url(), "--token-url", server_.token_url()},
+      env);
   EXPECT_EQ(bad.exit_code, 2) << describe(bad);
   EXPECT_TRUE(contains(bad.err, "error: ")) << bad.err;
   EXPECT_EQ(server_.request_count("/"), 0);
-  // Nothing in range: exit 3.
+  // Nothing in range: exit 3 (the unreachable service of the environment would be exit 1).
   const auto none = example({"--geometry", scenegen::demo_region_wkt(scene_->spec), "--start",
                              "2020-01-01", "--end", "2020-12-31", "--out", out_.path().string(),
-                             "--stac-url", server_.stac_url(), "--token-url", server_.token_url()});
+                             "--stac-url", server_.stac_url(), "--token-url", server_.token_url()},
+                            env);
   EXPECT_EQ(none.exit_code, 3) << describe(none);
+  EXPECT_GE(server_.request_count("/stac/search"), 1);
 }
 
 }  // namespace
