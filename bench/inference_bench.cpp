@@ -1,1 +1,533 @@
-int main() { return 0; }
+// Inference benchmark (issue 4 item 9): the stand-in models of ../shared/models in s2prep's
+// engine (OpenCV DNN through load_opencv_model) against ONNX Runtime (onnxruntime-node, run by
+// bench/ort/ort_bench.mjs on the same input file), with both engines' probabilities compared;
+// then the whole cloud task (cloud + shadow model over the reference chipping) for a small
+// region's context grid and for a full 10980 px tile, against the reference's chipping cost
+// (the reference reads whole tiles, so it runs every chip of the tile whatever the field).
+//
+// Run `inference_bench --help` for the options; bench/run.sh runs it with the defaults.
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "bench_util.hpp"
+#include "core/errors.hpp"
+#include "ingest/grid.hpp"
+#include "mask/chipping.hpp"
+#include "mask/engine.hpp"
+#include "mask/opencv_engine.hpp"
+#include "mask/probability.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using namespace s2prep;
+using bench::Clock;
+using bench::seconds_since;
+
+constexpr int kChip = mask::kChipSize;
+constexpr std::size_t kPlane = std::size_t(kChip) * kChip;
+constexpr double kChipMegapixels = kPlane / 1e6;
+
+struct Options {
+  fs::path models = fs::path(S2PREP_SHARED_DIR) / "models";
+  fs::path io;
+  fs::path ort_dir = fs::path(S2PREP_BENCH_DIR) / "ort";
+  std::string node = "node";
+  int threads = 2;
+  int reps = 5;
+  int warmup = 1;
+  std::uint64_t seed = 42;
+  double region_km = 2;
+  int tile_px = 10980;
+  bool no_ort = false;
+  bool run_full_tile = false;
+  fs::path json_out;
+};
+
+struct Model {
+  std::string name;  // file stem
+  fs::path file;
+  mask::ModelKind kind = mask::ModelKind::cloud;
+};
+
+// A deterministic 12 x 512 x 512 chip of plausible L2A digital numbers (reflectance x 10000):
+// 32 px patches of vegetation, bare soil, water and cloud, with per-pixel texture. Written to
+// input_dn.bin, which the ONNX Runtime side reads, so both engines see the same values.
+BandStack make_input(std::uint64_t seed) {
+  static constexpr int kSpectra[4][12] = {
+      {300, 400, 700, 400, 1200, 2800, 3300, 3500, 3600, 3600, 2000, 1000},      // vegetation
+      {1000, 1200, 1500, 1800, 2100, 2300, 2500, 2600, 2700, 2700, 3200, 2800},  // soil
+      {500, 600, 500, 300, 250, 200, 180, 150, 140, 130, 80, 50},                // water
+      {6000, 6200, 6300, 6400, 6400, 6400, 6400, 6500, 6400, 5500, 4000, 3000},  // cloud
+  };
+  std::uint64_t state = seed * 0x9E3779B97F4A7C15ULL + 1;
+  auto next = [&state] {  // xorshift64*
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return (state * 0x2545F4914F6CDD1DULL) >> 11;
+  };
+  auto uniform = [&] { return double(next()) / double(1ULL << 53); };
+  constexpr int kPatch = 32, kPatches = kChip / kPatch;
+  std::vector<int> cover(kPatches * kPatches);
+  for (auto& c : cover) {
+    const double u = uniform();
+    c = u < 0.45 ? 0 : u < 0.75 ? 1 : u < 0.87 ? 2 : 3;
+  }
+  Grid grid;
+  grid.epsg = 32633;
+  grid.transform = {500000, 10, 0, 5500000, 0, -10};
+  grid.width = grid.height = kChip;
+  BandStack stack(grid, 12, 0);
+  for (int r = 0; r < kChip; ++r) {
+    for (int c = 0; c < kChip; ++c) {
+      const int k = cover[(r / kPatch) * kPatches + c / kPatch];
+      const double texture = 0.85 + 0.3 * uniform();
+      for (int b = 0; b < 12; ++b) {
+        const double dn = std::round(kSpectra[k][b] * texture);
+        stack.at(b, r, c) = static_cast<std::uint16_t>(std::clamp(dn, 1.0, 65535.0));
+      }
+    }
+  }
+  return stack;
+}
+
+template <class T>
+void write_binary(const fs::path& path, const std::vector<T>& v) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(v.data()), std::streamsize(v.size() * sizeof(T)));
+  if (!out) throw DataError("Cannot write " + path.string() + "; check the --io folder.");
+}
+
+std::vector<float> read_floats(const fs::path& path, std::size_t count) {
+  std::vector<float> v(count);
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(v.data()), std::streamsize(count * sizeof(float)));
+  if (!in) throw DataError("Cannot read " + path.string() + " (ONNX Runtime output).");
+  return v;
+}
+
+// One engine run on the benchmark chip: a model with its input scaling. `timed` runs follow
+// the reference contract (raw DN for cloud, DN x 0.0001 for shadow) and are timed; the
+// untimed ones feed cloud models reflectance (DN x 0.0001) instead, only to compare the engines
+// where the random-weight stand-ins do not saturate (see docs/benchmarks.md).
+struct EngineRun {
+  std::string tag;  // file name part: the model name, + "_reflectance" for the parity runs
+  const Model* model = nullptr;
+  float scale = 1;
+  bool timed = true;
+};
+
+struct OcvResult {
+  double load_s = 0;
+  double infer_ms = 0;     // median engine time per chip (model->infer only)
+  double pipeline_ms = 0;  // median compute_probability time for one chip (scaling, softmax)
+};
+
+// Probability from logits with the reference contract's heads.
+std::vector<float> probabilities(const std::vector<float>& logits, mask::ModelKind kind) {
+  std::vector<float> p(kPlane);
+  for (std::size_t i = 0; i < kPlane; ++i) {
+    const double z =
+        kind == mask::ModelKind::cloud ? double(logits[kPlane + i]) - logits[i] : double(logits[i]);
+    p[i] = static_cast<float>(1.0 / (1.0 + std::exp(-z)));
+  }
+  return p;
+}
+
+// Runs every run of one model in OpenCV and writes ocv_<tag>.bin (probabilities) and
+// ocv_<tag>_logits.bin. The timed run's probabilities come from compute_probability, the
+// pipeline's own path (scaling, softmax/sigmoid, stitching).
+OcvResult bench_opencv(const Model& m, const std::vector<EngineRun>& runs, const BandStack& stack,
+                       const Options& o) {
+  OcvResult r;
+  const auto t0 = Clock::now();
+  auto model = mask::load_opencv_model(m.file, m.kind);
+  r.load_s = seconds_since(t0);
+  std::vector<float> input(stack.data.size());
+  std::vector<float> logits(std::size_t(model->output_channels()) * kPlane);
+  for (const auto& run : runs) {
+    if (run.model != &m) continue;
+    for (std::size_t i = 0; i < input.size(); ++i) input[i] = float(stack.data[i]) * run.scale;
+    std::vector<double> infer;
+    const int warmup = run.timed ? o.warmup : 0, reps = run.timed ? o.reps : 1;
+    for (int i = 0; i < warmup + reps; ++i) {
+      const auto t = Clock::now();
+      model->infer(input.data(), logits.data());
+      if (i >= warmup) infer.push_back(seconds_since(t) * 1e3);
+    }
+    write_binary(o.io / ("ocv_" + run.tag + "_logits.bin"), logits);
+    if (!run.timed) {
+      write_binary(o.io / ("ocv_" + run.tag + ".bin"), probabilities(logits, m.kind));
+      continue;
+    }
+    r.infer_ms = bench::median(infer);
+    FloatRaster prob;
+    std::vector<double> pipeline;
+    for (int i = 0; i < o.reps; ++i) {
+      mask::BandStackChipSource source(stack);
+      const auto t = Clock::now();
+      prob = mask::compute_probability(*model, m.kind, source);
+      pipeline.push_back(seconds_since(t) * 1e3);
+    }
+    r.pipeline_ms = bench::median(pipeline);
+    write_binary(o.io / ("ocv_" + run.tag + ".bin"), prob.data);
+  }
+  return r;
+}
+
+struct Agreement {
+  double max_diff = 0;     // probabilities
+  int over = 0;            // pixels differing by more than 1e-3
+  double unsaturated = 0;  // fraction of pixels with 1e-6 < p < 1 - 1e-6 (OpenCV)
+  double logit_rel = 0;    // max |logit difference| / max |logit|
+  double logit_max = 0;    // max |logit|
+};
+
+Agreement compare(const fs::path& io, const EngineRun& run) {
+  Agreement a;
+  const auto p = read_floats(io / ("ocv_" + run.tag + ".bin"), kPlane);
+  const auto q = read_floats(io / ("ort_" + run.tag + ".bin"), kPlane);
+  int unsaturated = 0;
+  for (std::size_t i = 0; i < kPlane; ++i) {
+    const double d = std::abs(double(p[i]) - double(q[i]));
+    a.max_diff = std::max(a.max_diff, d);
+    if (d > 1e-3) ++a.over;
+    if (p[i] > 1e-6 && p[i] < 1 - 1e-6) ++unsaturated;
+  }
+  a.unsaturated = double(unsaturated) / kPlane;
+  const std::size_t n = std::size_t(mask::required_output_channels(run.model->kind)) * kPlane;
+  const auto l = read_floats(io / ("ocv_" + run.tag + "_logits.bin"), n);
+  const auto k = read_floats(io / ("ort_" + run.tag + "_logits.bin"), n);
+  double max_diff = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    max_diff = std::max(max_diff, std::abs(double(l[i]) - double(k[i])));
+    a.logit_max = std::max(a.logit_max, std::abs(double(k[i])));
+  }
+  a.logit_rel = a.logit_max > 0 ? max_diff / a.logit_max : 0;
+  return a;
+}
+
+// A raster of `size` x `size` filled by repeating the benchmark chip (for an actual full-tile
+// run): every chip then has data, as on a tile inside the swath.
+BandStack tiled(const BandStack& chip, int size) {
+  Grid grid = chip.grid;
+  grid.width = grid.height = size;
+  BandStack out(grid, 12, 0);
+  for (int b = 0; b < 12; ++b) {
+    for (int r = 0; r < size; ++r) {
+      for (int c = 0; c < size; ++c) out.at(b, r, c) = chip.at(b, r % kChip, c % kChip);
+    }
+  }
+  return out;
+}
+
+int run(const Options& o) {
+  if (!fs::is_directory(o.models)) {
+    std::cout << "inference benchmark skipped: no model folder " << o.models.string()
+              << " (the stand-in models live in ../shared/models)\n";
+    return 0;
+  }
+  std::vector<Model> models;
+  for (const auto& e : fs::directory_iterator(o.models)) {
+    if (e.path().extension() != ".onnx") continue;
+    Model m;
+    m.name = e.path().stem().string();
+    m.file = fs::absolute(e.path());
+    m.kind = m.name.find("shadow") != std::string::npos ? mask::ModelKind::shadow
+                                                        : mask::ModelKind::cloud;
+    models.push_back(m);
+  }
+  std::sort(models.begin(), models.end(),
+            [](const Model& a, const Model& b) { return a.name < b.name; });
+  if (models.empty()) {
+    std::cout << "inference benchmark skipped: no .onnx files in " << o.models.string() << "\n";
+    return 0;
+  }
+  fs::create_directories(o.io);
+  mask::set_inference_threads(o.threads);
+
+  const BandStack input = make_input(o.seed);
+  write_binary(o.io / "input_dn.bin", input.data);
+  std::vector<EngineRun> runs;
+  for (const auto& m : models) {
+    runs.push_back({m.name, &m, m.kind == mask::ModelKind::shadow ? 0.0001f : 1.0f, true});
+  }
+  for (const auto& m : models) {
+    if (m.kind == mask::ModelKind::cloud)
+      runs.push_back({m.name + "_reflectance", &m, 0.0001f, false});
+  }
+  json list = json::array();
+  for (const auto& r : runs) {
+    list.push_back({{"tag", r.tag},
+                    {"name", r.model->name},
+                    {"file", r.model->file.string()},
+                    {"kind", to_string(r.model->kind)},
+                    {"scale", r.scale},
+                    {"timed", r.timed}});
+  }
+  std::ofstream(o.io / "models.json") << list.dump(1) << "\n";
+
+  std::string report = fmt::format(
+      "Inference benchmark: one 12 x 512 x 512 chip, {} threads, median of {} runs after {} "
+      "warm-up\n",
+      o.threads, o.reps, o.warmup);
+  std::cout << report << std::flush;
+
+  std::map<std::string, OcvResult> ocv;
+  for (const auto& m : models) {
+    ocv[m.name] = bench_opencv(m, runs, input, o);
+    std::cout << fmt::format("  opencv: {}: median {:.1f} ms per chip\n", m.name,
+                             ocv[m.name].infer_ms)
+              << std::flush;
+  }
+
+  // ONNX Runtime, same input file, in a Node.js child.
+  json ort;
+  std::string ort_note;
+  if (o.no_ort) {
+    ort_note = "ONNX Runtime skipped (--no-ort)";
+  } else if (!fs::exists(o.ort_dir / "node_modules" / "onnxruntime-node")) {
+    ort_note = "ONNX Runtime skipped: run `ONNXRUNTIME_NODE_INSTALL=skip npm install` in " +
+               o.ort_dir.string();
+  } else {
+    fs::remove(o.io / "ort_results.json");
+    const auto u =
+        bench::run_child({o.node, (o.ort_dir / "ort_bench.mjs").string(), "--io",
+                          fs::absolute(o.io).string(), "--threads", std::to_string(o.threads),
+                          "--reps", std::to_string(o.reps), "--warmup", std::to_string(o.warmup)},
+                         (o.io / "ort.log").string());
+    std::ifstream in(o.io / "ort_results.json");
+    if (u.exit_code != 0 || !in) {
+      ort_note = "ONNX Runtime failed; see " + (o.io / "ort.log").string();
+    } else {
+      ort = json::parse(in);
+    }
+  }
+  auto ort_entry = [&ort](const std::string& tag) -> const json* {
+    if (!ort.contains("models")) return nullptr;
+    for (const auto& x : ort["models"]) {
+      if (x.value("tag", "") == tag) return &x;
+    }
+    return nullptr;
+  };
+
+  json out;
+  out["threads"] = o.threads;
+  out["reps"] = o.reps;
+  out["models"] = json::array();
+  bench::Table t({"model (1 chip = 0.262 MP)", "OpenCV ms/chip", "OpenCV s/MP", "ORT ms/chip",
+                  "ORT s/MP", "OpenCV / ORT"});
+  std::map<std::string, double> ort_ms;
+  for (const auto& m : models) {
+    const auto& r = ocv[m.name];
+    json j = {{"name", m.name},
+              {"kind", to_string(m.kind)},
+              {"opencv_infer_ms", r.infer_ms},
+              {"opencv_chip_ms", r.pipeline_ms},
+              {"opencv_load_s", r.load_s}};
+    std::vector<std::string> row = {m.name, fmt::format("{:.1f}", r.infer_ms),
+                                    fmt::format("{:.2f}", r.infer_ms / 1e3 / kChipMegapixels)};
+    if (const json* om = ort_entry(m.name)) {
+      const double ms = om->value("median_ms", 0.0);
+      ort_ms[m.name] = ms;
+      row.insert(row.end(),
+                 {fmt::format("{:.1f}", ms), fmt::format("{:.2f}", ms / 1e3 / kChipMegapixels),
+                  fmt::format("{:.2f}", r.infer_ms / ms)});
+      j["ort_ms"] = ms;
+      j["ort_load_ms"] = om->value("load_ms", 0.0);
+    } else {
+      row.insert(row.end(), {"-", "-", "-"});
+    }
+    t.add(row);
+    out["models"].push_back(j);
+  }
+  std::string table = t.str();
+  if (!ort_note.empty()) table += ort_note + "\n";
+  std::cout << "\n" << table << std::flush;
+  report += "\n" + table;
+
+  // Agreement of the two engines, per run.
+  bool parity_ok = true;
+  if (ort.contains("models")) {
+    bench::Table g({"probabilities, OpenCV vs ORT", "input", "unsaturated px", "max |p diff|",
+                    "px > 1e-3", "max |logit diff| / max |logit|", "within 1e-3"});
+    out["agreement"] = json::array();
+    for (const auto& r : runs) {
+      if (ort_entry(r.tag) == nullptr) continue;
+      const Agreement a = compare(o.io, r);
+      const bool within = a.max_diff <= 1e-3;
+      // Saturated outputs compare nothing; where outputs are not saturated the engines must
+      // agree (the contract-input cloud runs of random-weight stand-ins are almost all
+      // saturated, see docs/benchmarks.md).
+      if (!within && a.unsaturated > 0.01) parity_ok = false;
+      g.add({r.tag, r.scale == 1.0f ? "DN" : "DN x 0.0001",
+             fmt::format("{:.3f} %", 100 * a.unsaturated), fmt::format("{:.1e}", a.max_diff),
+             std::to_string(a.over), fmt::format("{:.1e}", a.logit_rel),
+             within ? "yes" : fmt::format("no ({} px)", a.over)});
+      out["agreement"].push_back({{"run", r.tag},
+                                  {"scale", r.scale},
+                                  {"unsaturated_fraction", a.unsaturated},
+                                  {"max_abs_diff", a.max_diff},
+                                  {"pixels_over_1e-3", a.over},
+                                  {"logit_max", a.logit_max},
+                                  {"logit_rel_diff", a.logit_rel}});
+    }
+    const std::string gt = g.str();
+    std::cout << "\n" << gt << std::flush;
+    report += "\n" + gt;
+  }
+
+  // The whole cloud task: the reference's default cloud model (FPN) and the shadow model.
+  const std::string cloud = "standin_cloud_fpn", shadow = "standin_shadow_fpn";
+  if (ocv.count(cloud) && ocv.count(shadow)) {
+    const int region_px = static_cast<int>(std::ceil(o.region_km * 1000 / 10)) + 1;
+    Grid output;
+    output.epsg = 32633;
+    output.transform = {500000, 10, 0, 5500000, 0, -10};
+    output.width = output.height = region_px;
+    const Grid context = ingest::context_grid(output);
+    const int region_chips =
+        static_cast<int>(mask::plan_chips(context.width, context.height).size());
+    Grid tile = output;
+    tile.width = tile.height = o.tile_px;
+    const Grid tile_context = ingest::context_grid(tile);
+    const int tile_chips = static_cast<int>(mask::plan_chips(tile.width, tile.height).size());
+    const int tile_context_chips =
+        static_cast<int>(mask::plan_chips(tile_context.width, tile_context.height).size());
+
+    // Per chip of the pipeline (compute_probability, cloud + shadow), measured above.
+    const double ocv_chip_s = (ocv[cloud].pipeline_ms + ocv[shadow].pipeline_ms) / 1e3;
+    const bool have_ort = ort_ms.count(cloud) && ort_ms.count(shadow);
+    const double ort_chip_s = have_ort ? (ort_ms[cloud] + ort_ms[shadow]) / 1e3 : 0;
+
+    // The region's task, measured: both models over the context grid.
+    BandStack region_stack = tiled(input, context.width);
+    double region_s = 0;
+    for (const auto* name : {&cloud, &shadow}) {
+      const auto it = std::find_if(models.begin(), models.end(),
+                                   [&](const Model& m) { return m.name == *name; });
+      auto model = mask::load_opencv_model(it->file, it->kind);
+      mask::BandStackChipSource source(region_stack);
+      const auto t0 = Clock::now();
+      mask::compute_probability(*model, it->kind, source);
+      region_s += seconds_since(t0);
+    }
+    double tile_s = ocv_chip_s * tile_context_chips;
+    bool tile_measured = false;
+    if (o.run_full_tile) {
+      std::cout << fmt::format("running the full {} px tile ({} chips per model)...\n",
+                               tile_context.width, tile_context_chips)
+                << std::flush;
+      BandStack tile_stack = tiled(input, tile_context.width);
+      tile_s = 0;
+      for (const auto* name : {&cloud, &shadow}) {
+        const auto it = std::find_if(models.begin(), models.end(),
+                                     [&](const Model& m) { return m.name == *name; });
+        auto model = mask::load_opencv_model(it->file, it->kind);
+        mask::BandStackChipSource source(tile_stack);
+        const auto t0 = Clock::now();
+        mask::compute_probability(*model, it->kind, source);
+        tile_s += seconds_since(t0);
+      }
+      tile_measured = true;
+    }
+    // The reference: whole tile, every chip, in ONNX Runtime (its engine).
+    const double reference_s = have_ort ? ort_chip_s * tile_chips : 0;
+
+    bench::Table w({"cloud task (cloud FPN + shadow FPN)", "grid px", "chips/model", "s2prep s",
+                    "reference s (ORT, whole tile)", "reference / s2prep"});
+    w.add({fmt::format("{:g} km region: its context grid", o.region_km),
+           fmt::format("{}x{}", context.width, context.height), std::to_string(region_chips),
+           fmt::format("{:.2f}", region_s), have_ort ? fmt::format("{:.1f}", reference_s) : "-",
+           have_ort ? fmt::format("{:.0f}", reference_s / region_s) : "-"});
+    w.add({fmt::format("full tile, --layout tile --full-tile ({})",
+                       tile_measured ? "measured" : "extrapolated"),
+           fmt::format("{}x{}", tile_context.width, tile_context.height),
+           std::to_string(tile_context_chips), fmt::format("{:.1f}", tile_s),
+           have_ort ? fmt::format("{:.1f}", reference_s) : "-",
+           have_ort ? fmt::format("{:.2f}", reference_s / tile_s) : "-"});
+    std::string wt = w.str();
+    wt += fmt::format(
+        "The reference chips the whole {} px tile ({} chips per model) whatever the field; "
+        "s2prep runs the chips of the context grid only ({} for a {:g} km region: {}x fewer).\n",
+        o.tile_px, tile_chips, region_chips, o.region_km, tile_chips / region_chips);
+    if (!tile_measured) {
+      wt += fmt::format(
+          "Full tile extrapolated from the per-chip time ({:.2f} s per chip for "
+          "both models); --run-full-tile runs it (~{:.0f} min).\n",
+          ocv_chip_s, tile_s / 60);
+    }
+    std::cout << "\n" << wt << std::flush;
+    report += "\n" + wt;
+    out["cloud_task"] = {{"region_km", o.region_km},
+                         {"region_context_px", context.width},
+                         {"region_chips", region_chips},
+                         {"region_s", region_s},
+                         {"tile_px", o.tile_px},
+                         {"tile_chips", tile_chips},
+                         {"tile_context_chips", tile_context_chips},
+                         {"tile_s", tile_s},
+                         {"tile_measured", tile_measured},
+                         {"opencv_chip_s", ocv_chip_s},
+                         {"ort_chip_s", ort_chip_s},
+                         {"reference_s", reference_s}};
+  }
+  if (!o.json_out.empty()) std::ofstream(o.json_out) << out.dump(1) << "\n";
+  std::ofstream(o.io / "inference_bench.txt") << report;
+  if (!parity_ok) {
+    std::cerr << "error: OpenCV and ONNX Runtime probabilities differ by more than 1e-3 where "
+                 "the outputs are not saturated\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"s2prep inference benchmark (issue 4 item 9)"};
+  Options o;
+  app.add_option("--models", o.models, "Folder of .onnx models")->capture_default_str();
+  app.add_option("--io", o.io, "Folder for the input and output files")->required();
+  app.add_option("--ort-dir", o.ort_dir, "Folder of ort_bench.mjs and its node_modules")
+      ->capture_default_str();
+  app.add_option("--node", o.node, "Node.js executable")->capture_default_str();
+  app.add_option("--threads", o.threads, "Inference threads (both engines)")->capture_default_str();
+  app.add_option("--reps", o.reps, "Timed runs per model (median reported)")->capture_default_str();
+  app.add_option("--warmup", o.warmup, "Untimed runs first")->capture_default_str();
+  app.add_option("--seed", o.seed, "Seed of the input chip")->capture_default_str();
+  app.add_option("--region-km", o.region_km, "Side of the square region")->capture_default_str();
+  app.add_option("--tile-px", o.tile_px, "Tile size for the full-tile figures")
+      ->capture_default_str();
+  app.add_flag("--no-ort", o.no_ort, "Skip ONNX Runtime");
+  app.add_flag("--run-full-tile", o.run_full_tile,
+               "Run the full-tile cloud task instead of extrapolating it (~15 min at 10980 px, "
+               "6 GB)");
+  app.add_option("--json", o.json_out, "Write the figures as JSON here");
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::warn);
+  try {
+    return run(o);
+  } catch (const s2prep::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}

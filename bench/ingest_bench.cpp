@@ -583,6 +583,11 @@ json whole_tile(testing::TestServer& server, const Scene& scene, const Options& 
          fmt_ratio(s2_requests, g_requests)});
   report += t.str();
   report += fmt::format(
+      "s2prep peak RSS when the read finished: {:.0f} MB (the 12-band stack alone is {:.0f} "
+      "MB)\n",
+      split.value("read_peak_rss_mb", 0.0),
+      12.0 * 2 * scene.tile.width * scene.tile.height / (1024.0 * 1024.0));
+  report += fmt::format(
       "(source: {}; for gdalbuildvrt the wall column splits as VRT build / "
       "translate)\n",
       o.whole_tile_local ? "local files" : "the test server");
@@ -591,6 +596,7 @@ json whole_tile(testing::TestServer& server, const Scene& scene, const Options& 
            {{"wall_s", s2.wall_s},
             {"read_s", split.value("read_s", 0.0)},
             {"write_s", split.value("write_s", 0.0)},
+            {"read_peak_rss_mb", split.value("read_peak_rss_mb", 0.0)},
             {"cpu_s", s2.cpu_s},
             {"max_rss_mb", s2.max_rss_kb / 1024.0},
             {"bytes", s2_bytes},

@@ -1,8 +1,9 @@
-// ONNX Runtime side of bench/inference_bench (issue 4 item 9): runs each model listed in
-// <io>/models.json on the chip in <io>/input_dn.bin with the reference contract, and writes
-// the timings (<io>/ort_results.json) and the probabilities (<io>/ort_<name>.bin) that the
-// C++ side compares with its own. The input is read from the file the C++ side wrote, so both
-// engines see exactly the same digital numbers.
+// ONNX Runtime side of bench/inference_bench (issue 4 item 9): runs each entry of
+// <io>/models.json (a model file, its kind, the factor its input digital numbers are multiplied
+// by, and how many timed runs) on the chip in <io>/input_dn.bin, and writes the timings
+// (<io>/ort_results.json), the probabilities (<io>/ort_<tag>.bin, float32) and the raw outputs
+// (<io>/ort_<tag>_logits.bin) that the C++ side compares with its own. The input is read from
+// the file the C++ side wrote, so both engines see exactly the same numbers.
 //
 //   node ort_bench.mjs --io DIR [--threads 2] [--reps 5] [--warmup 1]
 
@@ -40,10 +41,13 @@ async function main() {
   const results = {engine: 'onnxruntime-node', version: ort.env.versions?.common ?? '',
                    threads: args.threads, models: []};
   for (const m of models) {
-    // The reference contract: raw digital numbers for cloud models, x 0.0001 for shadow.
+    // The reference contract multiplies by 1 (cloud) or 0.0001 (shadow), in float32 as the
+    // C++ side does.
     const input = new Float32Array(dn.length);
-    const scale = m.kind === 'shadow' ? Math.fround(0.0001) : 1;
+    const scale = Math.fround(m.scale);
     for (let i = 0; i < dn.length; ++i) input[i] = Math.fround(dn[i] * scale);
+    const reps = m.timed ? args.reps : 1;
+    const warmup = m.timed ? args.warmup : 0;
     const t0 = performance.now();
     const session = await ort.InferenceSession.create(m.file, {
       intraOpNumThreads: args.threads,
@@ -55,28 +59,31 @@ async function main() {
     const feeds = {[session.inputNames[0]]: new ort.Tensor('float32', input, [1, BANDS, CHIP, CHIP])};
     let out = null;
     const times = [];
-    for (let r = 0; r < args.warmup + args.reps; ++r) {
+    for (let r = 0; r < warmup + reps; ++r) {
       const t = performance.now();
       out = (await session.run(feeds))[session.outputNames[0]];
-      if (r >= args.warmup) times.push(performance.now() - t);
+      if (r >= warmup) times.push(performance.now() - t);
     }
     const logits = out.data;
     const n = CHIP * CHIP;
     const prob = new Float32Array(n);
     if (m.kind === 'cloud') {
-      if (out.dims[1] !== 2) throw new Error(`${m.name}: expected 2 output channels`);
+      if (out.dims[1] !== 2) throw new Error(`${m.tag}: expected 2 output channels`);
       for (let i = 0; i < n; ++i) {
         // softmax channel 1 of two logits = sigmoid(l1 - l0)
         prob[i] = 1 / (1 + Math.exp(logits[i] - logits[n + i]));
       }
     } else {
-      if (out.dims[1] !== 1) throw new Error(`${m.name}: expected 1 output channel`);
+      if (out.dims[1] !== 1) throw new Error(`${m.tag}: expected 1 output channel`);
       for (let i = 0; i < n; ++i) prob[i] = 1 / (1 + Math.exp(-logits[i]));
     }
-    fs.writeFileSync(path.join(args.io, `ort_${m.name}.bin`), Buffer.from(prob.buffer));
-    results.models.push({name: m.name, load_ms: loadMs, times_ms: times, median_ms: median(times)});
+    fs.writeFileSync(path.join(args.io, `ort_${m.tag}.bin`), Buffer.from(prob.buffer));
+    fs.writeFileSync(path.join(args.io, `ort_${m.tag}_logits.bin`),
+                     Buffer.from(logits.buffer, logits.byteOffset, logits.byteLength));
+    results.models.push({tag: m.tag, name: m.name, load_ms: loadMs, times_ms: times,
+                         median_ms: median(times)});
     await session.release();
-    console.error(`ort: ${m.name}: median ${median(times).toFixed(1)} ms over ${times.length} runs`);
+    console.error(`ort: ${m.tag}: median ${median(times).toFixed(1)} ms over ${times.length} runs`);
   }
   fs.writeFileSync(path.join(args.io, 'ort_results.json'), JSON.stringify(results, null, 1));
 }
