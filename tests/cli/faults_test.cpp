@@ -133,6 +133,20 @@ TEST_F(FaultsCli, WrongKeyIsExit1NamingTheTokenServiceNotTheKey) {
   EXPECT_FALSE(fs::exists(out_.path() / (kName + ".json")));
 }
 
+TEST_F(FaultsCli, UnsignedReadsOfASigningStoreAreExit1NamingTheAsset) {
+  // --token-url none against a store that wants SAS tokens: every read answers 403.
+  auto args = served_.args(demo_region(), kDate, out_.path());
+  *(std::find(args.begin(), args.end(), "--token-url") + 1) = "none";
+  const auto r = s2prep(args);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  const auto errors = error_lines(r.err);
+  ASSERT_EQ(errors.size(), 1u) << r.err;
+  EXPECT_TRUE(contains(errors[0], "Reading asset")) << errors[0];
+  EXPECT_TRUE(contains(errors[0], "403")) << errors[0];
+  EXPECT_EQ(served_.server.tokens_issued(), 0);
+  EXPECT_FALSE(fs::exists(out_.path() / (kName + ".json")));
+}
+
 TEST_F(FaultsCli, PersistentFailureIsExit1NamingTheAssetWithNothingHalfWritten) {
   // Two acquisitions; every read of one band file of the later one fails for good.
   const std::array<std::string, 2> dates{"2023-08-12", "2023-09-01"};
