@@ -259,8 +259,17 @@ Raster<T> read_band(const BandSource& source, const Grid& grid, Resampling resam
                         redact_urls(href) + ") failed: " + failure.reason;
       if (failure.http_status != 0) msg += " (HTTP " + std::to_string(failure.http_status) + ")";
       if (!detail.empty()) msg += " [" + detail + "]";
-      msg += remote ? "; check the connection and the token, or raise --dl-timeout, and run again."
-                    : "; check that the file is a readable GeoTIFF.";
+      msg += failure.http_status == 403
+                 ? (source.resign ? "; the storage refused the signed URL even with a fresh token: "
+                                    "check --token-url and --pc-key, and run again."
+                                  : "; the storage refused access: the asset may need signing "
+                                    "(give --token-url instead of none), and run again.")
+             : failure.http_status == 404
+                 ? "; the asset is missing from the storage: the catalogue may be out of date; "
+                   "run again later or choose another time range."
+             : remote
+                 ? "; check the connection and the token, or raise --dl-timeout, and run again."
+                 : "; check that the file is a readable GeoTIFF.";
       throw DataError(msg);
     }
     std::this_thread::sleep_for(backoff);
