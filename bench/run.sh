@@ -17,7 +17,7 @@
 #   --out DIR             where the tables and JSON go (default BUILD_DIR/bench-results)
 set -euo pipefail
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 
 [[ $# -ge 1 ]] || { usage >&2; exit 2; }
 BUILD=$(cd "$1" && pwd)
