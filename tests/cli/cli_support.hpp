@@ -301,12 +301,14 @@ struct Scene {
 };
 
 // ctest runs every test in a process of its own, so the scene is cached on disk under the
-// build folder, keyed by this executable's build time (it links the generator statically: a
-// changed generator means a new key). The first process generates it under a lock; the others
-// wait and reuse it.
+// build folder, keyed by this executable's name and build time (it links the generator
+// statically: a changed generator means a new key). The first process generates it under a
+// lock; the others wait and reuse it. Only this executable's older scenes are removed: another
+// test executable (test_examples shares this file) may be reading its own scene right now.
 inline fs::path cached_scene_dir(const scenegen::SceneSpec& spec, int size, std::uint64_t seed) {
-  const auto built = fs::last_write_time("/proc/self/exe").time_since_epoch().count();
-  const std::string prefix = "cli-scene-";
+  const fs::path exe = fs::read_symlink("/proc/self/exe");
+  const auto built = fs::last_write_time(exe).time_since_epoch().count();
+  const std::string prefix = "scene-" + exe.filename().string() + "-";
   const std::string key =
       prefix + std::to_string(size) + "-" + std::to_string(seed) + "-" + std::to_string(built);
   const fs::path cache = fs::path(S2PREP_BIN).parent_path() / "test-cache";
