@@ -160,7 +160,7 @@ class Runner {
     // Acquisitions overlap: one reads from the network while another is in inference.
     std::vector<OutputSummary> summaries(units.size());
     stac_items.resize(units.size());
-    run_bounded(static_cast<int>(units.size()), std::max(1, o_.acquisitions_in_flight), [&](int i) {
+    run_bounded(static_cast<int>(units.size()), acquisitions_in_flight(units), [&](int i) {
       std::tie(summaries[i], stac_items[i]) =
           produce(units[i], i, units.size(), cloud, shadow, sign);
     });
@@ -210,6 +210,23 @@ class Runner {
         "{} model: {}{}", mask::to_string(kind), m.resolved.name,
         m.resolved.sha256.empty() ? "" : " (sha256 " + m.resolved.sha256.substr(0, 12) + "…)");
     return m;
+  }
+
+  // Each acquisition in flight holds its stack and working copies (about 4.5 bytes per band
+  // pixel, measured on whole tiles): overlapping two whole tiles would need ~26 GB, so large
+  // grids are processed one at a time whatever was asked.
+  int acquisitions_in_flight(const std::vector<OutputUnit>& units) const {
+    int in_flight = std::max(1, o_.acquisitions_in_flight);
+    std::int64_t largest = 0;
+    for (const auto& u : units) largest = std::max(largest, u.grid.pixel_count());
+    constexpr std::int64_t kOverlapLimitPixels = 4000LL * 4000LL;
+    if (in_flight > 1 && largest > kOverlapLimitPixels) {
+      spdlog::info(
+          "Grids of {} x 10 m pixels: processing one acquisition at a time to bound memory",
+          largest);
+      in_flight = 1;
+    }
+    return in_flight;
   }
 
   std::vector<OutputUnit> plan_units(const SearchOutcome& outcome,
