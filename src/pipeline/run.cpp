@@ -63,10 +63,11 @@ std::string asset_file(const std::string& name, const std::string& key) {
   return fmt::format("{}_{}.tif", name, key);
 }
 
+// The window `w` of the first `bands` bands of `r` (all bands by default).
 template <class T>
-Raster<T> crop_raster(const Raster<T>& r, const Window& w) {
-  Raster<T> out(r.grid.sub_grid(w), r.bands);
-  for (int b = 0; b < r.bands; ++b) {
+Raster<T> crop_raster(const Raster<T>& r, const Window& w, int bands = -1) {
+  Raster<T> out(r.grid.sub_grid(w), bands < 0 ? r.bands : bands);
+  for (int b = 0; b < out.bands; ++b) {
     for (int row = 0; row < w.height; ++row) {
       const T* src = r.band(b) + std::size_t(w.row + row) * r.grid.width + w.col;
       std::copy(src, src + w.width, out.band(b) + std::size_t(row) * w.width);
@@ -147,7 +148,10 @@ class Runner {
     const std::string collection = o_.request.services.collection;
     ingest::HrefSigner sign;
     if (tokens_) {
-      sign = [tokens = tokens_.get(), collection](const std::string& href, bool refresh) {
+      const bool custom_service = o_.request.services.token_url != kDefaultTokenUrl;
+      sign = [tokens = tokens_.get(), collection, custom_service](const std::string& href,
+                                                                  bool refresh) {
+        if (!stac::href_needs_signing(href, custom_service)) return href;
         if (refresh) tokens->invalidate(collection);
         return tokens->sign(href, collection);
       };
@@ -383,16 +387,20 @@ class Runner {
 
     const ByteRaster product_context = ingest::product_mask_from_scl(acquisition.scl);
     const ByteRaster no_data = mask::no_data_of(acquisition.bands);
-    const BandStack raster = crop_raster(acquisition.bands, inner);
+    // The raster output is written from the context stack's inner window in place, not from a
+    // copy (a whole tile is 2.9 GB). Only when the stack is released before inference (below)
+    // is the window kept as a copy of its own.
+    const bool release_stack =
+        !params.in_memory && cloud_model.network != nullptr && shadow_model.network != nullptr;
+    BandStack released_window;
+    if (release_stack) released_window = crop_raster(acquisition.bands, inner);
 
     // Streaming: park the stack on disk; when no model needs it in memory, release it.
     std::optional<StackFile> stack_file;
     if (!params.in_memory && (cloud_model.network || shadow_model.network)) {
       stack_file.emplace(acquisition.bands,
                          o_.out_dir / fmt::format(".{}_stack.tmp-{}.tif", unit.name, getpid()));
-      if (cloud_model.network && shadow_model.network) {
-        BandStack().data.swap(acquisition.bands.data);
-      }
+      if (release_stack) BandStack().data.swap(acquisition.bands.data);
     }
     p.stage = "inference";
     report(p);
@@ -448,7 +456,14 @@ class Runner {
       output::write_cog(r, o_.out_dir / file, options);
       record.assets.emplace_back(key, file);
     };
-    write("raster", raster, output::reflectance_cog_options());
+    const BandStack& raster = release_stack ? released_window : acquisition.bands;
+    const Window raster_window = release_stack ? Window{0, 0, inner.width, inner.height} : inner;
+    {
+      const std::string file = asset_file(unit.name, "raster");
+      output::write_cog(raster, raster_window, o_.out_dir / file,
+                        output::reflectance_cog_options());
+      record.assets.emplace_back("raster", file);
+    }
     write("mask", mask, output::mask_cog_options("mask"));
     write("product_mask", product, output::mask_cog_options("product_mask"));
     if (o_.keep_probabilities) {
@@ -456,13 +471,15 @@ class Runner {
       write("shadow_probability", shadow, output::probability_cog_options("shadow_probability"));
     }
 
-    OutputSummary summary = summarize(unit, raster, mask, product, cloud, shadow);
+    OutputSummary summary = summarize(unit, mask, product, cloud, shadow);
     summary.cloud_model = cloud_model.resolved.name;
     summary.shadow_model = shadow_model.resolved.name;
     record.statistics = statistics_json(summary);
     if (o_.quicklook) {
       const std::string png = unit.name + "_quicklook.png";
-      write_quicklook(raster, mask, o_.out_dir / png);
+      // The quicklook reads B04, B03 and B02 only: the bands up to B04 are enough.
+      write_quicklook(crop_raster(raster, raster_window, band_index("B04") + 1), mask,
+                      o_.out_dir / png);
       record.assets.emplace_back("quicklook", png);
     }
     auto item = to_stac_item(record);
@@ -473,9 +490,8 @@ class Runner {
     return {summary, item};
   }
 
-  OutputSummary summarize(const OutputUnit& unit, const BandStack& raster, const ByteRaster& mask,
-                          const ByteRaster& product, const FloatRaster& cloud,
-                          const FloatRaster& shadow) const {
+  OutputSummary summarize(const OutputUnit& unit, const ByteRaster& mask, const ByteRaster& product,
+                          const FloatRaster& cloud, const FloatRaster& shadow) const {
     const auto& params = o_.request.params;
     std::size_t valid = 0, clouds = 0, shadows = 0, flagged = 0, masked = 0;
     const std::size_t n = mask.band_size();
@@ -488,7 +504,6 @@ class Runner {
       if (pm != product_mask::kClear && pm != product_mask::kNoData) ++flagged;
       if (mask.data[i] == mask_value::kMasked) ++masked;
     }
-    (void)raster;
     OutputSummary s;
     s.datetime = format_time(unit.acquisition->datetime);
     s.name = unit.name;

@@ -87,6 +87,21 @@ std::string TokenCache::token(const std::string& collection) {
   return e->token;
 }
 
+bool href_needs_signing(const std::string& href, bool custom_token_service) {
+  const auto scheme_end = href.find("://");
+  if (scheme_end == std::string::npos) return false;  // a local path
+  const std::string scheme = href.substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https") return false;
+  if (custom_token_service) return true;
+  const auto host_start = scheme_end + 3;
+  const auto host_end = href.find_first_of(":/?#", host_start);
+  std::string host = href.substr(
+      host_start, host_end == std::string::npos ? std::string::npos : host_end - host_start);
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return host.ends_with(".blob.core.windows.net");
+}
+
 std::string TokenCache::sign(const std::string& href, const std::string& collection) {
   if (!enabled_) return href;
   const std::string t = token(collection);

@@ -68,4 +68,12 @@ class TokenCache {
   int fetches_ = 0;
 };
 
+// Whether an asset href gets a SAS token. Planetary Computer's data sits on Azure Blob Storage
+// (hosts ending in .blob.core.windows.net), and only those hrefs are signed, as its own client
+// does; hrefs elsewhere (Earth Search's public S3 buckets, local files) are read as they are, so
+// another provider works without --token-url none. A token service the user chose explicitly
+// (`custom_token_service`: not Planetary Computer's) signs every http(s) href: it serves its own
+// storage.
+bool href_needs_signing(const std::string& href, bool custom_token_service);
+
 }  // namespace s2prep::stac

@@ -299,3 +299,22 @@ TEST(TokenCache, SecretsNeverAppearInMessagesOrLogs) {
 
 }  // namespace
 }  // namespace s2prep::stac
+
+namespace s2prep::stac {
+namespace {
+
+TEST(HrefNeedsSigning, OnlyAzureBlobsUnlessTheTokenServiceIsCustom) {
+  const std::string pc =
+      "https://sentinel2l2a01.blob.core.windows.net/sentinel2-l2/33/U/UP/2023/B04_10m.tif";
+  EXPECT_TRUE(href_needs_signing(pc, false));
+  EXPECT_TRUE(href_needs_signing("https://X.Blob.Core.Windows.Net:443/c/b.tif", false));
+  EXPECT_FALSE(href_needs_signing(
+      "https://sentinel-cogs.s3.us-west-2.amazonaws.com/sentinel-s2-l2a-cogs/B04.tif", false));
+  EXPECT_FALSE(href_needs_signing("https://evil.example/x.blob.core.windows.net/b.tif", false));
+  EXPECT_FALSE(href_needs_signing("/data/B04.tif", false));
+  EXPECT_FALSE(href_needs_signing("/data/B04.tif", true));
+  EXPECT_TRUE(href_needs_signing("http://127.0.0.1:8080/blob/B04.tif", true));
+}
+
+}  // namespace
+}  // namespace s2prep::stac
