@@ -93,8 +93,9 @@ AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const G
     }
   }
 
-  // The first item's bands go straight into the result (a whole tile is 12 x 241 MB: holding a
-  // second copy would double the peak); later items wait for the ordered merge below.
+  // The first item's bands are read straight into the result (a whole tile is 12 x 241 MB: a
+  // buffer per band in flight would double the peak); later items keep their own buffers until
+  // the ordered merge below.
   result.bands = BandStack(grid, kBandCount, 0);
   if (options.read_scl) result.scl = ByteRaster(grid, 1, 0);
   std::vector<Raster<std::uint16_t>> later_bands(std::size_t(kBandCount) * n_items);
@@ -106,23 +107,26 @@ AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const G
     ReadInfo info;
     const BandSource& src = sources[task];
     if (s == kSclSlot) {
-      auto band = read_band<std::uint8_t>(src, grid, Resampling::Nearest, options.read, &info);
       if (i == 0) {
-        std::copy(band.data.begin(), band.data.end(), result.scl.data.begin());
+        read_band_into<std::uint8_t>(src, grid, Resampling::Nearest, result.scl.data.data(),
+                                     options.read, &info);
       } else {
-        later_scl[i] = std::move(band);
+        later_scl[i] = read_band<std::uint8_t>(src, grid, Resampling::Nearest, options.read, &info);
       }
     } else {
-      auto band = read_band<std::uint16_t>(src, grid, Resampling::Bilinear, options.read, &info);
+      std::uint16_t* band = nullptr;
+      if (i == 0) {
+        band = result.bands.band(s);
+        read_band_into<std::uint16_t>(src, grid, Resampling::Bilinear, band, options.read, &info);
+      } else {
+        later_bands[task] =
+            read_band<std::uint16_t>(src, grid, Resampling::Bilinear, options.read, &info);
+        band = later_bands[task].data.data();
+      }
       // Per item, before mosaicking: neighbouring tiles of one acquisition can differ in baseline.
       if (result.items[i].harmonized) {
-        harmonize(band.data.data(), band.data.size(),
+        harmonize(band, result.bands.band_size(),
                   static_cast<int>(std::lround(result.items[i].dn_offset)));
-      }
-      if (i == 0) {
-        std::copy(band.data.begin(), band.data.end(), result.bands.band(s));
-      } else {
-        later_bands[task] = std::move(band);
       }
     }
     (info.warped ? warped : direct).fetch_add(1);

@@ -8,6 +8,7 @@
 #include <gdalwarper.h>
 #include <ogr_srs_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <thread>
@@ -83,9 +84,8 @@ struct Deadline {
 bool near_integer(double v) { return std::abs(v - std::round(v)) < 1e-6; }
 
 template <class T>
-Raster<T> read_direct(GDALRasterBandH band, int file_w, int file_h,
-                      const std::array<double, 6>& src_gt, const Grid& grid, Deadline& deadline) {
-  Raster<T> out(grid, 1, T{0});
+void read_direct(GDALRasterBandH band, int file_w, int file_h, const std::array<double, 6>& src_gt,
+                 const Grid& grid, T* out, Deadline& deadline) {
   const double res = grid.transform[1];
   const int col_off = static_cast<int>(std::lround((grid.transform[0] - src_gt[0]) / res));
   const int row_off = static_cast<int>(std::lround((src_gt[3] - grid.transform[3]) / res));
@@ -93,27 +93,42 @@ Raster<T> read_direct(GDALRasterBandH band, int file_w, int file_h,
   const int c0 = std::max(0, col_off), r0 = std::max(0, row_off);
   const int c1 = std::min(file_w, col_off + grid.width),
             r1 = std::min(file_h, row_off + grid.height);
-  if (c1 <= c0 || r1 <= r0) return out;  // the grid lies outside the file: all nodata
+  // Where the grid leaves the file there is nothing to read: those pixels are nodata.
+  if (c1 - c0 != grid.width || r1 - r0 != grid.height) {
+    std::fill_n(out, std::size_t(grid.width) * grid.height, T{0});
+  }
+  if (c1 <= c0 || r1 <= r0) return;  // the grid lies outside the file: all nodata
   GDALRasterIOExtraArg extra;
   INIT_RASTERIO_EXTRA_ARG(extra);
   extra.pfnProgress = &Deadline::progress;
   extra.pProgressData = &deadline;
-  T* first = out.data.data() + std::size_t(r0 - row_off) * grid.width + (c0 - col_off);
+  T* first = out + std::size_t(r0 - row_off) * grid.width + (c0 - col_off);
   const CPLErr err =
       GDALRasterIOEx(band, GF_Read, c0, r0, c1 - c0, r1 - r0, first, c1 - c0, r1 - r0,
                      gdal_type<T>(), sizeof(T), GSpacing(sizeof(T)) * grid.width, &extra);
   if (err != CE_None)
     throw AttemptFailure{deadline.expired ? "the read timed out" : "reading the window failed", 0,
                          true};
-  return out;
 }
 
 template <class T>
-Raster<T> read_warped(GDALDatasetH src, const Grid& grid, Resampling resampling,
-                      Deadline& deadline) {
+void read_warped(GDALDatasetH src, const Grid& grid, Resampling resampling, T* out,
+                 Deadline& deadline) {
+  // The warper's target is `out` itself (a MEM band on the caller's buffer): no second
+  // full-size raster and no final copy. Zeroed first: chunks without source pixels are skipped
+  // by the warper, and a failed attempt may have left pixels behind.
+  std::fill_n(out, std::size_t(grid.width) * grid.height, T{0});
   GDALDriverH mem = GDALGetDriverByName("MEM");
-  DatasetPtr dst(GDALCreate(mem, "", grid.width, grid.height, 1, gdal_type<T>(), nullptr));
-  if (!dst) throw AttemptFailure{"could not allocate the in-memory target grid"};
+  DatasetPtr dst(GDALCreate(mem, "", grid.width, grid.height, 0, gdal_type<T>(), nullptr));
+  if (!dst) throw AttemptFailure{"could not set up the in-memory target grid"};
+  {
+    char pointer[64];
+    CPLPrintPointer(pointer, out, sizeof(pointer));
+    const std::string data_pointer = std::string("DATAPOINTER=") + pointer;
+    char* band_options[] = {const_cast<char*>(data_pointer.c_str()), nullptr};
+    if (GDALAddBand(dst.get(), gdal_type<T>(), band_options) != CE_None)
+      throw AttemptFailure{"could not set up the in-memory target grid"};
+  }
   auto gt = grid.transform;
   GDALSetGeoTransform(dst.get(), gt.data());
   const SrsPtr dst_srs = srs_from_epsg(grid.epsg);
@@ -160,18 +175,11 @@ Raster<T> read_warped(GDALDatasetH src, const Grid& grid, Resampling resampling,
   GDALDestroyWarpOperation(op);
   if (err != CE_None)
     throw AttemptFailure{deadline.expired ? "the read timed out" : "warping failed", 0, true};
-
-  Raster<T> out(grid, 1, T{0});
-  if (GDALRasterIO(GDALGetRasterBand(dst.get(), 1), GF_Read, 0, 0, grid.width, grid.height,
-                   out.data.data(), grid.width, grid.height, gdal_type<T>(), 0, 0) != CE_None) {
-    throw AttemptFailure{"copying the warped grid failed", 0, true};
-  }
-  return out;
 }
 
 template <class T>
-Raster<T> read_once(const std::string& href, const Grid& grid, Resampling resampling,
-                    const ReadOptions& options, ErrorCapture& errors, ReadInfo& info) {
+void read_once(const std::string& href, const Grid& grid, Resampling resampling, T* out,
+               const ReadOptions& options, ErrorCapture& errors, ReadInfo& info) {
   ThreadConfigScope config;
   const double timeout_s = std::max(1.0, options.timeout.count());
   config.set("GDAL_HTTP_TIMEOUT", std::to_string(static_cast<int>(std::ceil(timeout_s))));
@@ -201,9 +209,10 @@ Raster<T> read_once(const std::string& href, const Grid& grid, Resampling resamp
                        near_integer((src_gt[3] - grid.transform[3]) / res);
   info.warped = !aligned;
   if (aligned) {
-    return read_direct<T>(GDALGetRasterBand(ds.get(), 1), file_w, file_h, src_gt, grid, deadline);
+    read_direct<T>(GDALGetRasterBand(ds.get(), 1), file_w, file_h, src_gt, grid, out, deadline);
+  } else {
+    read_warped<T>(ds.get(), grid, resampling, out, deadline);
   }
-  return read_warped<T>(ds.get(), grid, resampling, deadline);
 }
 
 }  // namespace
@@ -212,14 +221,31 @@ std::string gdal_path(const std::string& href) {
   return is_remote(href) ? "/vsicurl/" + href : href;
 }
 
-template <class T>
-Raster<T> read_band(const BandSource& source, const Grid& grid, Resampling resampling,
-                    const ReadOptions& options, ReadInfo* info_out) {
-  configure_gdal();
+namespace {
+
+void require_pixels(const BandSource& source, const Grid& grid) {
   if (grid.width <= 0 || grid.height <= 0) {
     throw DataError("Cannot read asset " + source.asset_key + " of item " + source.item_id +
                     " onto an empty grid.");
   }
+}
+
+}  // namespace
+
+template <class T>
+Raster<T> read_band(const BandSource& source, const Grid& grid, Resampling resampling,
+                    const ReadOptions& options, ReadInfo* info) {
+  require_pixels(source, grid);  // before allocating
+  Raster<T> out(grid, 1, T{0});
+  read_band_into<T>(source, grid, resampling, out.data.data(), options, info);
+  return out;
+}
+
+template <class T>
+void read_band_into(const BandSource& source, const Grid& grid, Resampling resampling, T* out,
+                    const ReadOptions& options, ReadInfo* info_out) {
+  configure_gdal();
+  require_pixels(source, grid);
   ReadInfo info;
   std::string href = source.href;
   auto backoff = options.retry_backoff;
@@ -228,14 +254,14 @@ Raster<T> read_band(const BandSource& source, const Grid& grid, Resampling resam
     ErrorCapture errors;
     AttemptFailure failure;
     try {
-      Raster<T> out = read_once<T>(href, grid, resampling, options, errors, info);
+      read_once<T>(href, grid, resampling, out, options, errors, info);
       if (errors.has_failure()) {
         // A CE_Failure raised while the calls themselves reported success (e.g. a block that
         // could not be fetched during a fallback path): never return a possibly holed band.
         throw AttemptFailure{"GDAL reported errors during the read", errors.http_status(), true};
       }
       if (info_out) *info_out = info;
-      return out;
+      return;
     } catch (const AttemptFailure& f) {
       failure = f;
       if (failure.http_status == 0) failure.http_status = errors.http_status();
@@ -277,6 +303,10 @@ Raster<T> read_band(const BandSource& source, const Grid& grid, Resampling resam
   }
 }
 
+template void read_band_into(const BandSource&, const Grid&, Resampling, std::uint16_t*,
+                             const ReadOptions&, ReadInfo*);
+template void read_band_into(const BandSource&, const Grid&, Resampling, std::uint8_t*,
+                             const ReadOptions&, ReadInfo*);
 template Raster<std::uint16_t> read_band(const BandSource&, const Grid&, Resampling,
                                          const ReadOptions&, ReadInfo*);
 template Raster<std::uint8_t> read_band(const BandSource&, const Grid&, Resampling,

@@ -49,6 +49,17 @@ template <class T>
 Raster<T> read_band(const BandSource& source, const Grid& grid, Resampling resampling,
                     const ReadOptions& options = {}, ReadInfo* info = nullptr);
 
+// The same read straight into `out` (grid.width x grid.height values, row after row), so a
+// whole-tile band needs no buffer of its own: the direct path reads into it, the warper's target
+// is `out` itself. `out` is overwritten entirely, including after a failed attempt.
+template <class T>
+void read_band_into(const BandSource& source, const Grid& grid, Resampling resampling, T* out,
+                    const ReadOptions& options = {}, ReadInfo* info = nullptr);
+
+extern template void read_band_into(const BandSource&, const Grid&, Resampling, std::uint16_t*,
+                                    const ReadOptions&, ReadInfo*);
+extern template void read_band_into(const BandSource&, const Grid&, Resampling, std::uint8_t*,
+                                    const ReadOptions&, ReadInfo*);
 extern template Raster<std::uint16_t> read_band(const BandSource&, const Grid&, Resampling,
                                                 const ReadOptions&, ReadInfo*);
 extern template Raster<std::uint8_t> read_band(const BandSource&, const Grid&, Resampling,

@@ -158,16 +158,28 @@ std::string cog_compression() {
 template <class T>
 void write_cog(const Raster<T>& raster, const std::filesystem::path& path,
                const CogOptions& options) {
+  write_cog(raster, Window{0, 0, raster.grid.width, raster.grid.height}, path, options);
+}
+
+template <class T>
+void write_cog(const Raster<T>& raster, const Window& window, const std::filesystem::path& path,
+               const CogOptions& options) {
   ingest::configure_gdal();
-  const Grid& grid = raster.grid;
   const std::string where = path.string();
   constexpr PixelType ptype = pixel_type_of<T>();
   const GDALDataType type = gdal_type(ptype);
-  if (grid.width <= 0 || grid.height <= 0 || raster.bands <= 0 ||
+  if (raster.grid.width <= 0 || raster.grid.height <= 0 || raster.bands <= 0 ||
       raster.data.size() != std::size_t(raster.bands) * raster.band_size()) {
     throw DataError("Refusing to write " + where +
                     ": the raster is empty or its size does not match its grid.");
   }
+  if (window.empty() || window.col < 0 || window.row < 0 ||
+      window.col + window.width > raster.grid.width ||
+      window.row + window.height > raster.grid.height) {
+    throw DataError("Refusing to write " + where +
+                    ": the window to write is empty or leaves the raster.");
+  }
+  const Grid grid = raster.grid.sub_grid(window);
   if (!options.band_descriptions.empty() && int(options.band_descriptions.size()) != raster.bands) {
     throw DataError("Refusing to write " + where + ": " +
                     std::to_string(options.band_descriptions.size()) + " band descriptions for " +
@@ -179,15 +191,23 @@ void write_cog(const Raster<T>& raster, const std::filesystem::path& path,
     throw DataError("This GDAL has no COG driver: install GDAL 3.1 or later.");
 
   ErrorCapture errors;
-  // The MEM bands point at the raster's own buffer: a whole tile is not copied once more.
+  // The MEM bands point at the window's first pixel in the raster's own buffer, rows
+  // raster.grid.width apart: a whole tile is not copied once more.
   DatasetPtr src(GDALCreate(mem, "", grid.width, grid.height, 0, type, nullptr));
-  if (!src) throw DataError("Could not prepare " + where + " in memory" + failure_suffix(errors) + ".");
+  if (!src)
+    throw DataError("Could not prepare " + where + " in memory" + failure_suffix(errors) + ".");
+  const std::string line_offset =
+      "LINEOFFSET=" + std::to_string(std::size_t(raster.grid.width) * sizeof(T));
+  const std::string pixel_offset = "PIXELOFFSET=" + std::to_string(sizeof(T));
   for (int b = 0; b < raster.bands; ++b) {
     char pointer[64];
-    CPLPrintPointer(pointer, const_cast<T*>(raster.band(b)), sizeof(pointer));
+    const T* first = raster.band(b) + std::size_t(window.row) * raster.grid.width + window.col;
+    CPLPrintPointer(pointer, const_cast<T*>(first), sizeof(pointer));
     std::string data_pointer = "DATAPOINTER=";
     data_pointer += pointer;
     CslPtr band_options(CSLAddString(nullptr, data_pointer.c_str()));
+    band_options.reset(CSLAddString(band_options.release(), pixel_offset.c_str()));
+    band_options.reset(CSLAddString(band_options.release(), line_offset.c_str()));
     if (GDALAddBand(src.get(), type, band_options.get()) != CE_None) {
       throw DataError("Could not prepare " + where + " in memory" + failure_suffix(errors) + ".");
     }
@@ -256,6 +276,12 @@ template void write_cog(const Raster<std::uint8_t>&, const std::filesystem::path
 template void write_cog(const Raster<std::uint16_t>&, const std::filesystem::path&,
                         const CogOptions&);
 template void write_cog(const Raster<float>&, const std::filesystem::path&, const CogOptions&);
+template void write_cog(const Raster<std::uint8_t>&, const Window&, const std::filesystem::path&,
+                        const CogOptions&);
+template void write_cog(const Raster<std::uint16_t>&, const Window&, const std::filesystem::path&,
+                        const CogOptions&);
+template void write_cog(const Raster<float>&, const Window&, const std::filesystem::path&,
+                        const CogOptions&);
 
 bool verify_cog(const std::filesystem::path& path, const Grid& grid, int bands, PixelType ptype,
                 std::string* reason) {

@@ -67,6 +67,19 @@ extern template void write_cog(const Raster<std::uint16_t>&, const std::filesyst
 extern template void write_cog(const Raster<float>&, const std::filesystem::path&,
                                const CogOptions&);
 
+// Writes the `window` of `raster` (inside its grid) as write_cog does, on
+// raster.grid.sub_grid(window), without copying it: GDAL reads the window in place.
+template <class T>
+void write_cog(const Raster<T>& raster, const Window& window, const std::filesystem::path& path,
+               const CogOptions& options);
+
+extern template void write_cog(const Raster<std::uint8_t>&, const Window&,
+                               const std::filesystem::path&, const CogOptions&);
+extern template void write_cog(const Raster<std::uint16_t>&, const Window&,
+                               const std::filesystem::path&, const CogOptions&);
+extern template void write_cog(const Raster<float>&, const Window&, const std::filesystem::path&,
+                               const CogOptions&);
+
 // True when `path` is a COG on exactly `grid` (CRS, transform, size) with `bands` bands of
 // `type`, and every pixel of every band can be read (a truncated or corrupt file fails). When
 // false and `reason` is given, it says what is wrong. Never throws.

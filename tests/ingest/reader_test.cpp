@@ -289,6 +289,42 @@ TEST(Reader, WarpOntoAGridOutsideTheFileIsAllNodata) {
   EXPECT_EQ(edge.at(0, 10, 45), 0);
 }
 
+TEST(Reader, ReadIntoAFilledBufferEqualsReadBand) {
+  TempDir tmp;
+  const Grid g10 = tile_grid(32633, 600000, 5700000, 10);
+  const Grid g20 = tile_grid(32633, 600000, 5700000, 20);
+  const fs::path p10 = tmp.path / "B02.tif", p20 = tmp.path / "B05.tif";
+  write_tif<std::uint16_t>(p10, g10, [](int c, int r) { return std::uint16_t(1 + c * 7 + r * 3); });
+  write_tif<std::uint16_t>(p20, g20, [](int c, int r) { return std::uint16_t(500 + c - r); });
+  // Inside, straddling the edge, and beside the file; the buffer starts as garbage, as a reused
+  // one would.
+  for (const Window w : {Window{123, 45, 200, 150}, Window{-30, -20, 100, 80},
+                         Window{580, 0, 50, 50}, Window{2000, 0, 10, 10}}) {
+    const Grid out = g10.sub_grid(w);
+    for (const auto& [path, warped] : {std::pair{p10, false}, std::pair{p20, true}}) {
+      const BandSource src{"item", "B", path.string(), {}};
+      ReadInfo info, into_info;
+      const auto ref = read_band<std::uint16_t>(src, out, Resampling::Bilinear, {}, &info);
+      std::vector<std::uint16_t> buffer(out.pixel_count(), 0xABCD);
+      read_band_into<std::uint16_t>(src, out, Resampling::Bilinear, buffer.data(), {}, &into_info);
+      EXPECT_EQ(buffer, ref.data) << path << " " << w.col << "," << w.row;
+      EXPECT_EQ(into_info.warped, warped);
+      EXPECT_EQ(info.warped, warped);
+      if (warped) {
+        EXPECT_EQ(buffer, gdalwarp_reference<std::uint16_t>(path.string(), out, "bilinear"));
+      }
+    }
+  }
+  // SCL, nearest.
+  const fs::path scl = tmp.path / "SCL.tif";
+  write_tif<std::uint8_t>(scl, g20, [](int c, int r) { return std::uint8_t(1 + (c + r) % 11); });
+  const Grid out = g10.sub_grid(Window{100, 100, 64, 48});
+  std::vector<std::uint8_t> buffer(out.pixel_count(), 0xEE);
+  read_band_into<std::uint8_t>({"item", "SCL", scl.string(), {}}, out, Resampling::Nearest,
+                               buffer.data());
+  EXPECT_EQ(buffer, gdalwarp_reference<std::uint8_t>(scl.string(), out, "near"));
+}
+
 TEST(Reader, PlanetaryComputerItemDeclaresTheTileGrid) {
   const fs::path p = fs::path(S2PREP_SHARED_DIR) / "fixtures" / "planetary-computer" /
                      "item_S2B_MSIL2A_20190629T212529_R043_T06VVN.json";

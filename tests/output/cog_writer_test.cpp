@@ -200,3 +200,61 @@ TEST_F(CogWriterTest, RewriteReplacesAtomically) {
   EXPECT_EQ(v, 2);
   EXPECT_EQ(files(), std::vector<fs::path>{"mask.tif"});
 }
+
+TEST_F(CogWriterTest, WindowIsWrittenLikeTheCroppedRaster) {
+  const Grid g = grid(700, 600);
+  const BandStack r = sample_stack(g);
+  const Window w{37, 21, 550, 530};  // larger than a block, not block-aligned
+  // The crop, plainly, and its grid by hand.
+  Grid cg = g;
+  cg.transform[0] = 500000 + 37 * 10;
+  cg.transform[3] = 5600000 - 21 * 10;
+  cg.width = w.width;
+  cg.height = w.height;
+  BandStack crop(cg, 12, 0);
+  for (int b = 0; b < 12; ++b)
+    for (int y = 0; y < w.height; ++y)
+      for (int x = 0; x < w.width; ++x) crop.at(b, y, x) = r.at(b, w.row + y, w.col + x);
+
+  const fs::path windowed = dir_ / "windowed.tif", cropped = dir_ / "cropped.tif";
+  write_cog(r, w, windowed, reflectance_cog_options());
+  write_cog(crop, cropped, reflectance_cog_options());
+  EXPECT_TRUE(verify_cog(windowed, cg, 12, PixelType::UInt16));
+  Ds ds(GDALOpen(windowed.c_str(), GA_ReadOnly));
+  ASSERT_TRUE(ds);
+  for (int b = 0; b < 12; ++b) {
+    std::vector<std::uint16_t> px(cg.pixel_count());
+    ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(ds.get(), b + 1), GF_Read, 0, 0, cg.width, cg.height,
+                           px.data(), cg.width, cg.height, GDT_UInt16, 0, 0),
+              CE_None);
+    EXPECT_TRUE(std::equal(px.begin(), px.end(), crop.band(b))) << "band " << b;
+  }
+  // Same bytes as writing the copy: the window changes nothing but the memory used.
+  auto bytes = [](const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_EQ(bytes(windowed), bytes(cropped));
+
+  // A float raster too (other pixel size, other line offset).
+  FloatRaster f(g, 1, 0.f);
+  for (std::size_t i = 0; i < f.data.size(); ++i) f.data[i] = float(i % 1000) / 1000.f;
+  FloatRaster fcrop(cg, 1, 0.f);
+  for (int y = 0; y < w.height; ++y)
+    for (int x = 0; x < w.width; ++x) fcrop.at(0, y, x) = f.at(0, w.row + y, w.col + x);
+  write_cog(f, w, dir_ / "fw.tif", probability_cog_options("p"));
+  write_cog(fcrop, dir_ / "fc.tif", probability_cog_options("p"));
+  EXPECT_EQ(bytes(dir_ / "fw.tif"), bytes(dir_ / "fc.tif"));
+}
+
+TEST_F(CogWriterTest, WindowLeavingTheRasterIsRefused) {
+  const Grid g = grid(50, 40);
+  const ByteRaster r(g, 1, 1);
+  EXPECT_THROW(write_cog(r, Window{10, 0, 41, 40}, dir_ / "m.tif", mask_cog_options("mask")),
+               DataError);
+  EXPECT_THROW(write_cog(r, Window{-1, 0, 10, 10}, dir_ / "m.tif", mask_cog_options("mask")),
+               DataError);
+  EXPECT_THROW(write_cog(r, Window{0, 0, 0, 10}, dir_ / "m.tif", mask_cog_options("mask")),
+               DataError);
+  EXPECT_TRUE(files().empty());
+}
