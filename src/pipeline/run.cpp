@@ -41,6 +41,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr std::int64_t kByteIdenticalLimitPixels = 4096LL * 4096LL;
+
 // One output: an acquisition on the shared grid, or an acquisition and tile on the tile's grid.
 struct OutputUnit {
   const select::Acquisition* acquisition = nullptr;
@@ -453,6 +455,10 @@ class Runner {
 
     auto write = [&](const std::string& key, const auto& r, output::CogOptions options) {
       const std::string file = asset_file(unit.name, key);
+      // GDAL's multi-threaded COG compression gives the same pixels but not always the same
+      // bytes (seen under load). Outputs up to 16 Mpx are compressed on one thread, so a resumed
+      // or repeated run gives byte-identical files; larger ones (whole tiles) use every core.
+      if (unit.grid.pixel_count() <= kByteIdenticalLimitPixels) options.threads = 1;
       output::write_cog(r, o_.out_dir / file, options);
       record.assets.emplace_back(key, file);
     };
