@@ -453,13 +453,16 @@ class Runner {
       }
     }
 
-    auto write = [&](const std::string& key, const auto& r, output::CogOptions options) {
-      const std::string file = asset_file(unit.name, key);
-      // GDAL's multi-threaded COG compression gives the same pixels but not always the same
-      // bytes (seen under load). Outputs up to 16 Mpx are compressed on one thread, so a resumed
-      // or repeated run gives byte-identical files; larger ones (whole tiles) use every core.
+    // GDAL's multi-threaded COG compression gives the same pixels but not always the same bytes
+    // (seen under load). Outputs up to 16 Mpx are compressed on one thread, so a resumed or
+    // repeated run gives byte-identical files; larger ones (whole tiles) use every core.
+    auto deterministic = [&](output::CogOptions options) {
       if (unit.grid.pixel_count() <= kByteIdenticalLimitPixels) options.threads = 1;
-      output::write_cog(r, o_.out_dir / file, options);
+      return options;
+    };
+    auto write = [&](const std::string& key, const auto& r, const output::CogOptions& options) {
+      const std::string file = asset_file(unit.name, key);
+      output::write_cog(r, o_.out_dir / file, deterministic(options));
       record.assets.emplace_back(key, file);
     };
     const BandStack& raster = release_stack ? released_window : acquisition.bands;
@@ -467,7 +470,7 @@ class Runner {
     {
       const std::string file = asset_file(unit.name, "raster");
       output::write_cog(raster, raster_window, o_.out_dir / file,
-                        output::reflectance_cog_options());
+                        deterministic(output::reflectance_cog_options()));
       record.assets.emplace_back("raster", file);
     }
     write("mask", mask, output::mask_cog_options("mask"));
