@@ -19,7 +19,8 @@ struct Window {
 
 struct Grid {
   int epsg = 0;
-  // GDAL geotransform: x = gt[0] + col * gt[1] + row * gt[2]; y = gt[3] + col * gt[4] + row * gt[5].
+  // GDAL geotransform: x = gt[0] + col * gt[1] + row * gt[2]; y = gt[3] + col * gt[4] + row *
+  // gt[5].
   std::array<double, 6> transform{0, 1, 0, 0, 0, -1};
   int width = 0;
   int height = 0;

@@ -131,8 +131,8 @@ TimeRange parse_time_range(std::string_view start, std::string_view end) {
   }
   if (is_date_only(end)) *e += days{1} - microseconds{1};
   if (*e < *s) {
-    throw InputError(fmt::format("--end {} is before --start {}; give a start that is not after the end.",
-                                 end, start));
+    throw InputError(fmt::format(
+        "--end {} is before --start {}; give a start that is not after the end.", end, start));
   }
   return TimeRange{*s, *e};
 }

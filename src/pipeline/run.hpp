@@ -28,12 +28,12 @@ struct RunOptions {
   // Acquisitions processed at once: with 2, the next acquisition is read while the current one
   // is in inference. Each holds its stack in memory.
   int acquisitions_in_flight = 2;
-  bool harmonize = true;            // subtract the 04.00 baseline offset
-  bool force = false;               // recompute outputs that exist and check out complete
-  int dilation_radius = 5;          // pixels
-  int min_area = 0;                 // pixels; 0 = off
-  int context_margin = 64;          // pixels of context read around the grid for the models
-  bool quicklook = false;           // PNG quicklooks, contact sheet and index.html
+  bool harmonize = true;    // subtract the 04.00 baseline offset
+  bool force = false;       // recompute outputs that exist and check out complete
+  int dilation_radius = 5;  // pixels
+  int min_area = 0;         // pixels; 0 = off
+  int context_margin = 64;  // pixels of context read around the grid for the models
+  bool quicklook = false;   // PNG quicklooks, contact sheet and index.html
 };
 
 // Figures of one output (one acquisition, or one acquisition and tile in tile layout).

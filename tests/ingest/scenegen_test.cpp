@@ -5,8 +5,8 @@
 #include <httplib.h>
 
 #include "fixtures.hpp"
-#include "ingest/acquisition_reader.hpp"
 #include "geo/region.hpp"
+#include "ingest/acquisition_reader.hpp"
 #include "ingest/grid.hpp"
 #include "ingest/product_mask.hpp"
 #include "scenegen/scenegen.hpp"
@@ -107,7 +107,8 @@ TEST(Scenegen, ConcurrentReadsAreDeterministic) {
   std::vector<stac::Item> items;
   const std::string first_datetime = generated.at(0).item["properties"]["datetime"];
   for (const auto& g : generated) {
-    if (g.item["properties"]["datetime"] == first_datetime) items.push_back(stac::Item::from_json(g.item));
+    if (g.item["properties"]["datetime"] == first_datetime)
+      items.push_back(stac::Item::from_json(g.item));
   }
   ASSERT_GE(items.size(), 2u);
   const auto region = geo::Region::parse(scenegen::demo_region_wkt(scene));
