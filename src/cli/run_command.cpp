@@ -140,8 +140,8 @@ void register_run_command(CLI::App& app, std::function<int()>& action) {
                   "Threads of the ONNX inference engine (default: all cores)")
       ->check(CLI::Range(1, 256));
   sub->add_option("--parallel-acquisitions", o.acquisitions_in_flight,
-                  "Acquisitions processed at once (default 2: the next one is read while the "
-                  "current one is in inference; use 1 to halve memory for whole tiles)")
+                  "Acquisitions processed at once (default 1; 2 reads the next one while the "
+                  "current one is in inference: faster with ONNX models, twice the memory)")
       ->check(CLI::Range(1, 16));
   sub->add_option("--dilation", o.dilation_radius,
                   "Radius in pixels of the disk by which the mask is dilated (default 5)")
