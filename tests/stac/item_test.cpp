@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/errors.hpp"
+#include "shared_fixtures.hpp"
 
 namespace s2prep::stac {
 namespace {
@@ -13,14 +14,8 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-fs::path fixture(const std::string& relative) {
-  return fs::path(S2PREP_SHARED_DIR) / "fixtures" / relative;
-}
-
-json load(const fs::path& p) {
-  std::ifstream in(p);
-  return json::parse(in);
-}
+using test::fixture;
+using test::load;
 
 json minimal_item() {
   return json::parse(R"({
