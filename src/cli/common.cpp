@@ -5,7 +5,11 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "core/errors.hpp"
+#include "core/text.hpp"
+#include "core/time.hpp"
 
 namespace s2prep::cli {
 namespace {
@@ -67,16 +71,38 @@ void apply_common_options(const CommonOptions& o, pipeline::WorkflowParams& para
   if (params.pc_key && params.pc_key->empty()) params.pc_key.reset();
 }
 
-int run_guarded(const std::function<int()>& body) {
+namespace {
+
+// The final error: one sentence on stderr, or under --log-json one JSON object like every other
+// log line, so a pipeline reading the log as JSON Lines also reads why the run ended.
+void print_error(const std::string& sentence, int exit_code, bool json_lines) {
+  if (json_lines) {
+    const nlohmann::json record{
+        {"time", format_time(std::chrono::time_point_cast<std::chrono::microseconds>(
+                     std::chrono::system_clock::now()))},
+        {"level", "error"},
+        {"message", sentence},
+        {"exit_code", exit_code}};
+    std::cerr << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+    return;
+  }
+  std::cerr << "s2prep: error: " << printable(sentence, std::string::npos) << std::endl;
+}
+
+}  // namespace
+
+int run_guarded(const std::function<int()>& body, bool json_lines) {
   try {
     return body();
   } catch (const Error& e) {
     spdlog::default_logger()->flush();
-    std::cerr << "s2prep: error: " << e.what() << std::endl;
+    print_error(e.what(), e.exit_code(), json_lines);
     return e.exit_code();
   } catch (const std::exception& e) {
-    std::cerr << "s2prep: error: unexpected failure: " << e.what()
-              << " (please report this with the command you ran)" << std::endl;
+    spdlog::default_logger()->flush();
+    print_error(std::string("unexpected failure: ") + e.what() +
+                    " (please report this with the command you ran)",
+                1, json_lines);
     return 1;
   }
 }

@@ -31,7 +31,8 @@ void apply_common_options(const CommonOptions& options, pipeline::WorkflowParams
 
 // Runs a subcommand body, turning s2prep errors into the contract's exit codes with one line on
 // stderr.
-int run_guarded(const std::function<int()>& body);
+// `json_lines`: --log-json, the error is one JSON object like the log lines.
+int run_guarded(const std::function<int()>& body, bool json_lines);
 
 // Registration of each subcommand (one file each).
 void register_search_command(CLI::App& app, std::function<int()>& action);

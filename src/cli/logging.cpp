@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include "core/text.hpp"
 #include "core/time.hpp"
 
 namespace s2prep::cli {
@@ -37,8 +38,14 @@ class PlainSink : public spdlog::sinks::base_sink<std::mutex> {
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
+    // Messages quote catalogue values (ids, tiles, URLs): a newline or an escape sequence in
+    // them must not forge log lines or drive the terminal.
+    const std::string safe =
+        printable(std::string_view(msg.payload.data(), msg.payload.size()), std::string::npos);
+    spdlog::details::log_msg escaped = msg;
+    escaped.payload = safe;
     spdlog::memory_buf_t formatted;
-    formatter_->format(msg, formatted);
+    formatter_->format(escaped, formatted);
     // On a terminal a live progress line may be showing: clear it so the log line starts at
     // the left edge; the progress display redraws its line on its next update.
     if (terminal_) std::fputs("\r\x1b[K", stderr);

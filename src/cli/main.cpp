@@ -6,11 +6,13 @@
 #include <iostream>
 
 #include "cli/common.hpp"
+#include "cli/interrupt.hpp"
 #include "cli/logging.hpp"
 #include "core/version.hpp"
 
 int main(int argc, char** argv) {
   using namespace s2prep::cli;
+  install_interrupt_handling();
   CLI::App app{
       "s2prep: analysis-ready Sentinel-2 L2A imagery (12 bands at 10 m) and cloud/shadow masks "
       "for a region and a time range, reading only the pixels it needs.",
@@ -42,5 +44,5 @@ int main(int argc, char** argv) {
                 : verbose ? Verbosity::kVerbose
                           : Verbosity::kNormal,
                 log_json);
-  return run_guarded(action);
+  return run_guarded(action, log_json);
 }

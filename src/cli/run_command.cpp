@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli/common.hpp"
+#include "cli/interrupt.hpp"
 #include "cli/progress_display.hpp"
 #include "core/errors.hpp"
 #include "pipeline/params.hpp"
@@ -70,6 +71,7 @@ struct RunCommand {
       const char* dir = std::getenv("S2PREP_MODEL_DIR");
       if (dir && *dir) run_options.model_dir = dir;
     }
+    set_interrupt_cleanup_folder(run_options.out_dir);
     ProgressDisplay display(quiet_logging);
     const auto report = pipeline::run(run_options, display.callback());
     display.finish();
@@ -135,6 +137,10 @@ void register_run_command(CLI::App& app, std::function<int()>& action) {
                 "Keep raw digital numbers for processing baseline 04.00 and later (default: "
                 "subtract the 1000 offset so all dates share one scale)");
   sub->add_flag("--force", o.force, "Recompute outputs that already exist and check out complete");
+  sub->add_flag("--replace-request", o.replace_request,
+                "The --out folder holds the outputs of another request (region, catalogue, "
+                "layout or grid): remove them and write this request's (without this flag such "
+                "a folder is refused)");
   sub->add_option("--jobs,-j", o.jobs, "Parallel band reads (default: 4 x cores, at most 32)");
   sub->add_option("--threads", o.inference_threads,
                   "Threads of the ONNX inference engine (default: all cores)")

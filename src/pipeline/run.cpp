@@ -30,6 +30,8 @@
 #include "net/http_client.hpp"
 #include "output/cog_writer.hpp"
 #include "pipeline/catalog.hpp"
+#include "pipeline/memory_budget.hpp"
+#include "pipeline/output_folder.hpp"
 #include "pipeline/quicklook.hpp"
 #include "pipeline/search.hpp"
 #include "pipeline/stack_file.hpp"
@@ -133,11 +135,21 @@ class Runner {
     ingest::configure_gdal(gdal);
 
     net::HttpClient& http = http_;
+    // The folder is locked and checked before the search: a concurrent run or another
+    // request's folder fails at once, and a grid too large for memory before any request.
+    const auto region = geo::Region::parse(o_.request.geometry);
+    std::optional<Grid> shared_grid;
+    if (o_.layout == Layout::kGrid) {
+      shared_grid = ingest::layout_grid(region);
+      check_memory(*shared_grid, ingest::context_grid(*shared_grid, o_.context_margin), 1,
+                   o_.memory_limit_bytes);
+    }
+    folder_.emplace(o_.out_dir, folder_identity(region, shared_grid), o_.replace_request);
+
     Progress searching;
     searching.stage = "search";
     report(searching);
     auto outcome = search(o_.request, http);
-    prepare_out_dir();
 
     if (o_.inference_threads > 0) mask::set_inference_threads(o_.inference_threads);
     LoadedModel cloud = load(params.cloud_model, mask::ModelKind::cloud);
@@ -161,6 +173,12 @@ class Runner {
     sign_ = sign;
 
     const auto units = plan_units(outcome, sign);
+    for (const auto& unit : units) {
+      check_memory(unit.grid, ingest::context_grid(unit.grid, o_.context_margin),
+                   static_cast<int>(unit.items.size()), o_.memory_limit_bytes);
+    }
+    folder_->claim();
+    write_run_json_started(outcome.region);
     RunReport result;
     std::vector<nlohmann::json> stac_items;
     // Acquisitions overlap: one reads from the network while another is in inference.
@@ -176,7 +194,8 @@ class Runner {
           {{"datetime", format_time(s.datetime)}, {"items", s.item_ids}, {"reason", s.reason}});
     }
     result.items_json = o_.out_dir / "items.json";
-    write_text_atomically(result.items_json, item_collection(stac_items).dump(2) + "\n");
+    // Every complete output of the folder, also those of earlier runs of this request.
+    folder_->refresh_catalogue();
     write_run_json(outcome, cloud, shadow, result);
     if (o_.quicklook) write_index_html(o_.out_dir, result);
     result.notices = notices_;
@@ -188,20 +207,15 @@ class Runner {
     if (progress_) progress_(p);
   }
 
-  void prepare_out_dir() const {
-    std::error_code ec;
-    fs::create_directories(o_.out_dir, ec);
-    if (ec || !fs::is_directory(o_.out_dir)) {
-      throw InputError(
-          fmt::format("Cannot create the output folder --out {} ({}); choose a "
-                      "writable folder.",
-                      o_.out_dir.string(), ec ? ec.message() : "not a folder"));
-    }
-    // Temporary files of a run that was killed: never complete, safe to remove.
-    for (const auto& entry : fs::directory_iterator(o_.out_dir)) {
-      const auto n = entry.path().filename().string();
-      if (n.find(".tmp-") != std::string::npos) fs::remove(entry.path(), ec);
-    }
+  FolderIdentity folder_identity(const geo::Region& region,
+                                 const std::optional<Grid>& shared_grid) const {
+    FolderIdentity id;
+    id.region_wkt = region.lonlat().to_wkt();
+    id.stac_url = net::redact_url(o_.request.services.stac_url);
+    id.collection = o_.request.services.collection;
+    id.layout = o_.layout == Layout::kGrid ? "grid" : o_.full_tile ? "tile full-tile" : "tile";
+    id.grid = shared_grid;
+    return id;
   }
 
   LoadedModel load(const std::string& spec, mask::ModelKind kind) {
@@ -431,8 +445,7 @@ class Runner {
     report(p);
     // The old sidecar goes first: until the new one is written, nothing claims that this
     // output's files (some new, some old) belong together.
-    std::error_code ec;
-    fs::remove(o_.out_dir / (unit.name + ".json"), ec);
+    folder_->retract(unit.name);
     OutputRecord record;
     record.id = unit.name;
     record.datetime = unit.acquisition->datetime;
@@ -494,6 +507,7 @@ class Runner {
     auto item = to_stac_item(record);
     // The sidecar is written last: its presence marks the output complete.
     write_text_atomically(o_.out_dir / (unit.name + ".json"), item.dump(2) + "\n");
+    folder_->refresh_catalogue();
     spdlog::info("{}: written ({:.1f} % valid, {:.1f} % masked)", unit.name,
                  100 * summary.valid_fraction, 100 * summary.masked_fraction);
     return {summary, item};
@@ -557,15 +571,14 @@ class Runner {
     return s;
   }
 
-  void write_run_json(const SearchOutcome& outcome, const LoadedModel& cloud,
-                      const LoadedModel& shadow, const RunReport& result) const {
+  // The part of run.json known before the search: what was asked for.
+  nlohmann::json run_record() const {
     nlohmann::json run;
     run["s2prep_version"] = kVersion;
     run["gdal_version"] = ingest::gdal_version();
     run["request"] = {
-        {"geometry", outcome.region.lonlat().to_geojson()},
-        {"start", format_time(outcome.range.start)},
-        {"end", format_time(outcome.range.end)},
+        {"start", o_.request.start},
+        {"end", o_.request.end},
         {"stac_url", net::redact_url(o_.request.services.stac_url)},
         {"token_url", o_.request.services.token_url == "none"
                           ? std::string("none")
@@ -581,6 +594,25 @@ class Runner {
                       {"min_area", o_.min_area},
                       {"context", o_.context_margin},
                       {"quicklook", o_.quicklook}};
+    return run;
+  }
+
+  // Written when the run starts, so that a run killed midway never leaves the record of an
+  // earlier run claiming to describe the folder's latest state.
+  void write_run_json_started(const geo::Region& region) const {
+    nlohmann::json run = run_record();
+    run["status"] = "running";
+    run["request"]["geometry"] = region.lonlat().to_geojson();
+    write_text_atomically(o_.out_dir / "run.json", run.dump(2) + "\n");
+  }
+
+  void write_run_json(const SearchOutcome& outcome, const LoadedModel& cloud,
+                      const LoadedModel& shadow, const RunReport& result) const {
+    nlohmann::json run = run_record();
+    run["status"] = "complete";
+    run["request"]["geometry"] = outcome.region.lonlat().to_geojson();
+    run["request"]["start"] = format_time(outcome.range.start);
+    run["request"]["end"] = format_time(outcome.range.end);
     run["models"] = {
         {"cloud", {{"name", cloud.resolved.name}, {"sha256", cloud.resolved.sha256}}},
         {"shadow", {{"name", shadow.resolved.name}, {"sha256", shadow.resolved.sha256}}}};
@@ -616,6 +648,7 @@ class Runner {
   const ProgressCallback& progress_;
   std::vector<std::string> notices_;
   net::HttpClient http_;
+  std::optional<OutputFolder> folder_;
   std::unique_ptr<stac::TokenCache> tokens_;
   ingest::HrefSigner sign_;
 };

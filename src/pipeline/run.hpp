@@ -3,6 +3,7 @@
 // COGs, harmonize, mosaic, product mask, cloud and shadow probabilities, merged mask, outputs
 // (COGs + STAC), resumable. The library entry point the CLI's `run` is a thin shell over.
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -35,6 +36,11 @@ struct RunOptions {
   int min_area = 0;         // pixels; 0 = off
   int context_margin = 64;  // pixels of context read around the grid for the models
   bool quicklook = false;   // PNG quicklooks, contact sheet and index.html
+  // A folder holding the outputs of another request (region, catalogue, layout, grid) is
+  // refused; with this set, that request's outputs are removed and the folder taken over.
+  bool replace_request = false;
+  // Memory one output unit may need; 0: the machine's (or cgroup's) memory.
+  std::uint64_t memory_limit_bytes = 0;
 };
 
 // Figures of one output (one acquisition, or one acquisition and tile in tile layout).

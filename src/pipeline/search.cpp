@@ -6,8 +6,10 @@
 #include <cmath>
 
 #include "core/errors.hpp"
+#include "core/text.hpp"
 #include "net/http_client.hpp"
 #include "stac/client.hpp"
+#include "stac/item_checks.hpp"
 
 namespace s2prep::pipeline {
 
@@ -26,6 +28,13 @@ SearchOutcome search(const Request& request, net::HttpClient& http) {
                net::redact_url(request.services.stac_url), request.services.collection,
                format_time(range.start), format_time(range.end));
   auto items = client.search(query);
+  // Catalogue values go into file names and log lines: an item that cannot be named safely, or
+  // that lies outside the requested time range, is dropped, never trusted.
+  std::erase_if(items, [&](const stac::Item& item) {
+    const auto reason = stac::unusable_reason(item, range);
+    if (reason) spdlog::warn("Ignoring STAC item {}: {}", printable(item.id), *reason);
+    return reason.has_value();
+  });
   const std::size_t found = items.size();
   if (items.empty()) {
     throw NothingFoundError(fmt::format(

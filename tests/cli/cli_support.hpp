@@ -146,6 +146,10 @@ class Background {
     }
     return exit_code_;
   }
+  // Sends `sig` (e.g. SIGINT as Ctrl-C does, SIGTERM as a scheduler does).
+  void signal(int sig) {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
   int wait() {
     if (pid_ > 0) {
       int status = 0;

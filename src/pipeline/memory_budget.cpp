@@ -1,0 +1,76 @@
+#include "pipeline/memory_budget.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+
+#include "core/errors.hpp"
+
+namespace s2prep::pipeline {
+namespace {
+
+// Per context pixel: 12 x 2 bytes of bands, SCL, product mask, nodata, cloud and shadow
+// probabilities (4 + 4), the merged mask and the merge's working copies: about 40 bytes; the
+// rest of the 60 covers allocator slack and the streaming stack's chip buffers (measured peak
+// of whole-tile runs: 48-72 bytes per pixel).
+constexpr std::uint64_t kBytesPerContextPixel = 60;
+// Each further tile of a mosaic keeps its own 12 bands and SCL until the ordered merge.
+constexpr std::uint64_t kBytesPerExtraItemPixel = 25;
+// Crops of mask, product mask and probabilities on the output grid, and the raster window.
+constexpr std::uint64_t kBytesPerOutputPixel = 34;
+// GDAL's block cache (256 MB) and the libraries' own footprint.
+constexpr std::uint64_t kFixedBytes = 400ull << 20;
+
+std::uint64_t cgroup_limit() {
+  std::ifstream in("/sys/fs/cgroup/memory.max");  // cgroup v2; "max" when unlimited
+  std::string value;
+  if (in >> value && value != "max") {
+    try {
+      return std::stoull(value);
+    } catch (const std::exception&) {
+    }
+  }
+  return 0;
+}
+
+double gigabytes(std::uint64_t bytes) { return double(bytes) / double(1ull << 30); }
+
+}  // namespace
+
+std::uint64_t estimated_unit_bytes(std::int64_t context_pixels, std::int64_t output_pixels,
+                                   int items) {
+  const auto ctx = static_cast<std::uint64_t>(std::max<std::int64_t>(context_pixels, 0));
+  const auto out = static_cast<std::uint64_t>(std::max<std::int64_t>(output_pixels, 0));
+  const auto extra = static_cast<std::uint64_t>(std::max(items - 1, 0));
+  return kFixedBytes + ctx * kBytesPerContextPixel + extra * ctx * kBytesPerExtraItemPixel +
+         out * kBytesPerOutputPixel;
+}
+
+std::uint64_t usable_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGE_SIZE);
+  std::uint64_t physical =
+      pages > 0 && page_size > 0 ? std::uint64_t(pages) * std::uint64_t(page_size) : 0;
+  const std::uint64_t limit = cgroup_limit();
+  if (limit > 0 && (physical == 0 || limit < physical)) physical = limit;
+  return physical;
+}
+
+void check_memory(const Grid& output, const Grid& context, int items, std::uint64_t limit_bytes) {
+  const std::uint64_t limit = limit_bytes > 0 ? limit_bytes : usable_memory_bytes();
+  if (limit == 0) return;  // unknown: nothing to compare with
+  const std::uint64_t need =
+      estimated_unit_bytes(context.pixel_count(), output.pixel_count(), items);
+  if (need <= limit) return;
+  throw InputError(fmt::format(
+      "The output grid of {} x {} pixels of 10 m ({:.0f} km x {:.0f} km) would need about "
+      "{:.1f} GB of memory per acquisition, more than the {:.1f} GB available; choose a smaller "
+      "region, give separate fields as features with --per-feature, or use --layout tile.",
+      output.width, output.height, output.width * output.resolution() / 1000.0,
+      output.height * output.resolution() / 1000.0, gigabytes(need), gigabytes(limit)));
+}
+
+}  // namespace s2prep::pipeline

@@ -1,0 +1,252 @@
+#include "pipeline/output_folder.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/errors.hpp"
+#include "pipeline/catalog.hpp"
+
+namespace s2prep::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kIdentityFile = "folder.json";
+constexpr const char* kLockFile = ".s2prep.lock";
+constexpr const char* kCatalogueFile = "items.json";
+
+// Files of the folder that are not output sidecars.
+bool is_folder_record(const std::string& name) {
+  static const std::set<std::string> kRecords{kIdentityFile, kCatalogueFile, "run.json",
+                                              "plan.json"};
+  return kRecords.count(name) > 0;
+}
+
+// The pid in a temporary file name ("….tmp-1234" or "….tmp-1234.tif"), or 0.
+long temporary_owner(const std::string& name) {
+  const auto at = name.find(".tmp-");
+  if (at == std::string::npos) return 0;
+  const char* digits = name.c_str() + at + 5;
+  char* end = nullptr;
+  const long pid = std::strtol(digits, &end, 10);
+  return end != digits && pid > 0 ? pid : 0;
+}
+
+bool process_alive(long pid) { return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Removes the files of the complete outputs in `folder` and its records.
+void remove_outputs(const fs::path& folder) {
+  std::error_code ec;
+  for (const auto& item : complete_output_items(folder)) {
+    for (const auto& [key, asset] : item.at("assets").items()) {
+      fs::remove(folder / asset.at("href").get<std::string>(), ec);
+    }
+    fs::remove(folder / (item.at("id").get<std::string>() + ".json"), ec);
+  }
+  for (const char* record : {kCatalogueFile, "run.json", "index.html", "contact_sheet.png"}) {
+    fs::remove(folder / record, ec);
+  }
+}
+
+}  // namespace
+
+nlohmann::json FolderIdentity::to_json() const {
+  nlohmann::json j{{"region", region_wkt},
+                   {"stac_url", stac_url},
+                   {"collection", collection},
+                   {"layout", layout},
+                   {"grid", nullptr}};
+  if (grid) {
+    j["grid"] = {{"epsg", grid->epsg},
+                 {"transform", grid->transform},
+                 {"width", grid->width},
+                 {"height", grid->height}};
+  }
+  return j;
+}
+
+FolderIdentity FolderIdentity::from_json(const nlohmann::json& j) {
+  FolderIdentity id;
+  id.region_wkt = j.at("region").get<std::string>();
+  id.stac_url = j.at("stac_url").get<std::string>();
+  id.collection = j.at("collection").get<std::string>();
+  id.layout = j.at("layout").get<std::string>();
+  if (const auto& g = j.at("grid"); !g.is_null()) {
+    Grid grid;
+    grid.epsg = g.at("epsg").get<int>();
+    grid.transform = g.at("transform").get<std::array<double, 6>>();
+    grid.width = g.at("width").get<int>();
+    grid.height = g.at("height").get<int>();
+    id.grid = grid;
+  }
+  return id;
+}
+
+std::string FolderIdentity::difference(const FolderIdentity& other) const {
+  if (region_wkt != other.region_wkt) return "a different region";
+  if (stac_url != other.stac_url) return fmt::format("another STAC API ({})", other.stac_url);
+  if (collection != other.collection) {
+    return fmt::format("another collection ({})", other.collection);
+  }
+  if (layout != other.layout) return fmt::format("another layout ({})", other.layout);
+  if (grid != other.grid) return "another output grid";
+  return {};
+}
+
+std::vector<nlohmann::json> complete_output_items(const fs::path& folder) {
+  std::vector<nlohmann::json> items;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file() || entry.path().extension() != ".json" || name.front() == '.' ||
+        is_folder_record(name) || temporary_owner(name) != 0) {
+      continue;
+    }
+    try {
+      auto item = nlohmann::json::parse(read_file(entry.path()));
+      const auto record = from_stac_item(item);
+      if (record.id + ".json" != name) continue;  // not the sidecar of an output of this folder
+      const bool files_present = std::all_of(
+          record.assets.begin(), record.assets.end(),
+          [&](const auto& asset) { return fs::is_regular_file(folder / asset.second, ec); });
+      if (files_present) items.push_back(std::move(item));
+    } catch (const std::exception&) {
+      // Not an s2prep output Item (or a damaged one): not listed.
+    }
+  }
+  std::sort(items.begin(), items.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    const auto ka =
+        std::make_pair(a["properties"]["datetime"].get<std::string>(), a["id"].get<std::string>());
+    const auto kb =
+        std::make_pair(b["properties"]["datetime"].get<std::string>(), b["id"].get<std::string>());
+    return ka < kb;
+  });
+  return items;
+}
+
+void remove_temporary_files(const fs::path& folder, long pid) {
+  std::error_code ec;
+  auto sweep = [&](const fs::path& dir) {
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (entry.is_regular_file(ec) && temporary_owner(entry.path().filename().string()) == pid) {
+        fs::remove(entry.path(), ec);
+      }
+    }
+  };
+  sweep(folder);
+  for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    if (entry.is_directory(ec)) sweep(entry.path());
+  }
+}
+
+OutputFolder::OutputFolder(fs::path path, FolderIdentity identity, bool replace_request)
+    : path_(std::move(path)), identity_(std::move(identity)), replace_request_(replace_request) {
+  std::error_code ec;
+  fs::create_directories(path_, ec);
+  if (ec || !fs::is_directory(path_)) {
+    throw InputError(
+        fmt::format("Cannot create the output folder --out {} ({}); choose a "
+                    "writable folder.",
+                    path_.string(), ec ? ec.message() : "not a folder"));
+  }
+  const fs::path lock_path = path_ / kLockFile;
+  lock_.fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_.fd < 0) {
+    throw InputError(
+        fmt::format("Cannot write in the output folder --out {}; choose a writable "
+                    "folder.",
+                    path_.string()));
+  }
+  if (::flock(lock_.fd, LOCK_EX | LOCK_NB) != 0) {
+    throw Error(fmt::format(
+        "Another s2prep run is writing to the output folder {}; wait for it to finish, or "
+        "choose another --out.",
+        path_.string()));
+  }
+
+  // Temporary files of runs that were killed: never complete, and nobody else writes here now.
+  for (const auto& entry : fs::directory_iterator(path_, ec)) {
+    const long owner = temporary_owner(entry.path().filename().string());
+    if (owner != 0 && !process_alive(owner)) fs::remove(entry.path(), ec);
+  }
+
+  const fs::path identity_path = path_ / kIdentityFile;
+  if (fs::exists(identity_path)) {
+    FolderIdentity recorded;
+    try {
+      recorded = FolderIdentity::from_json(nlohmann::json::parse(read_file(identity_path)));
+    } catch (const std::exception&) {
+      throw InputError(fmt::format(
+          "The output folder {} has an unreadable {}; remove that file if the folder holds no "
+          "outputs you need, or choose another --out.",
+          path_.string(), kIdentityFile));
+    }
+    const std::string difference = recorded.difference(identity_);
+    if (!difference.empty() && !complete_output_items(path_).empty()) {
+      if (!replace_request_) {
+        throw InputError(fmt::format(
+            "The output folder {} holds the outputs of another request than this one ({}: "
+            "outputs are named by acquisition time and would be mixed); choose another --out, "
+            "or pass --replace-request to remove those outputs and write this request's.",
+            path_.string(), difference));
+      }
+      replaces_other_request_ = true;
+    }
+  }
+}
+
+void OutputFolder::claim() {
+  if (replaces_other_request_) {
+    spdlog::warn("Removing the outputs of the earlier request in {} (--replace-request)",
+                 path_.string());
+    remove_outputs(path_);
+    replaces_other_request_ = false;
+  }
+  write_text_atomically(path_ / kIdentityFile, identity_.to_json().dump(2) + "\n");
+  refresh_catalogue();
+}
+
+OutputFolder::LockDescriptor::~LockDescriptor() {
+  if (fd >= 0) ::close(fd);  // releases the flock
+}
+
+std::vector<nlohmann::json> OutputFolder::refresh_catalogue() const {
+  std::lock_guard lock(catalogue_mutex_);
+  auto items = complete_output_items(path_);
+  // A folder where nothing has completed gets no catalogue (one that lists nothing is only
+  // kept up to date once it exists).
+  if (!items.empty() || fs::exists(path_ / kCatalogueFile)) {
+    write_text_atomically(path_ / kCatalogueFile, item_collection(items).dump(2) + "\n");
+  }
+  return items;
+}
+
+void OutputFolder::retract(const std::string& output_name) const {
+  std::error_code ec;
+  bool removed = false;
+  {
+    std::lock_guard lock(catalogue_mutex_);
+    removed = fs::remove(path_ / (output_name + ".json"), ec);
+  }
+  if (removed) refresh_catalogue();
+}
+
+}  // namespace s2prep::pipeline
