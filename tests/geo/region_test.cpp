@@ -129,7 +129,8 @@ TEST(Region, UnparsableText) {
   EXPECT_THAT(parse_error("{\"type\": \"Polygon\", "),
               AllOf(HasSubstr("not valid JSON"), HasSubstr("line 1")));
   EXPECT_THAT(parse_error("POLYGON((0 0, 1 0, 1 1"), HasSubstr("WKT"));
-  EXPECT_THAT(parse_error("hello world"), HasSubstr("neither GeoJSON"));
+  EXPECT_THAT(parse_error("hello world"),
+              AllOf(HasSubstr("'hello world'"), HasSubstr("neither an existing file")));
   EXPECT_THAT(parse_error("{\"coordinates\": []}"), HasSubstr("\"type\""));
   EXPECT_THAT(parse_error(R"({"type":"Polygon","coordinates":"x"})"),
               HasSubstr("not a valid GeoJSON geometry"));
