@@ -24,16 +24,17 @@ class FootprintProjector {
   FootprintProjector& operator=(const FootprintProjector&) = delete;
 
   // `lonlat`: the footprint's vertices in lon/lat, as an item publishes them. `epsg`: the CRS
-  // whose straight lines its edges are (an item's proj:epsg). The footprint is densified there
-  // (a vertex every kSegmentMetres) and each vertex projected to the region's equal-area CRS.
+  // whose straight lines its edges are (an item's proj:epsg). The footprint is cut to a box
+  // around the region in that CRS (footprint ∩ region stays the same), densified there (a vertex
+  // every kSegmentMetres) and each vertex projected to the region's equal-area CRS.
   // Without an EPSG code, or with a geographic one, the edges are taken as straight in lon/lat
   // (Region::to_equal_area): that is what the footprint says when nothing else is known.
   // Throws Error for an EPSG code PROJ does not know.
   Geometry to_equal_area(const Geometry& lonlat, std::optional<int> epsg);
 
   // Between two vertices this far apart a straight UTM edge bends by millimetres in the
-  // equal-area plane, so a few hundred metres is plenty while keeping a full-tile footprint near
-  // 1,500 vertices.
+  // equal-area plane, so a few hundred metres is plenty; only the stretch of the footprint
+  // around the region is densified, so a field's candidates stay at a few dozen vertices.
   static constexpr double kSegmentMetres = 300.0;
 
  private:
