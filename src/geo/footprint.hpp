@@ -24,9 +24,10 @@ class FootprintProjector {
   FootprintProjector& operator=(const FootprintProjector&) = delete;
 
   // `lonlat`: the footprint's vertices in lon/lat, as an item publishes them. `epsg`: the CRS
-  // whose straight lines its edges are (an item's proj:epsg). The footprint is cut to a box
-  // around the region in that CRS (footprint ∩ region stays the same), densified there (a vertex
-  // every kSegmentMetres) and each vertex projected to the region's equal-area CRS.
+  // whose straight lines its edges are (an item's proj:epsg). The footprint is densified there
+  // (a vertex every kSegmentMetres) and each vertex projected to the region's equal-area CRS.
+  // The result is for measuring against the region: parts of the footprint farther than ~1 km
+  // from the region (beyond a box around it in that CRS) are cut off first.
   // Without an EPSG code, or with a geographic one, the edges are taken as straight in lon/lat
   // (Region::to_equal_area): that is what the footprint says when nothing else is known.
   // Throws Error for an EPSG code PROJ does not know.
