@@ -47,6 +47,11 @@ bool looks_like_wkt(std::string_view s) {
                                           "MULTIPOINT", "LINESTRING",         "MULTILINESTRING",
                                           "LINEARRING", "GEOMETRYCOLLECTION", "SRID"};
   const std::string w = upper_first_word(s);
+  // "POLYGON ((", "POLYGON((", "POLYGON EMPTY", "SRID=4326;...", but not "point.gpkg".
+  if (w.size() < s.size() &&
+      std::string_view(" \t\r\n(=").find(s[w.size()]) == std::string_view::npos) {
+    return false;
+  }
   return std::any_of(std::begin(kKeywords), std::end(kKeywords),
                      [&](const char* k) { return w == k; });
 }
@@ -516,11 +521,13 @@ Input read_input(std::string_view arg) {
   const std::string_view trimmed = trim(without_bom(trim(arg)));
   const bool one_line =
       !trimmed.empty() && trimmed.size() < 4096 && trimmed.find('\n') == std::string_view::npos;
+  if (one_line) {
+    std::error_code ec;
+    if (fs::exists(fs::path(std::string(trimmed)), ec)) return read_file(std::string(trimmed));
+  }
   const bool text = !trimmed.empty() && (trimmed.front() == '{' || looks_like_wkt(trimmed));
   if (one_line && !text) {
     const std::string path(trimmed);
-    std::error_code ec;
-    if (fs::exists(fs::path(path), ec)) return read_file(path);
     if (path.starts_with("/vsi")) {  // GDAL's virtual file systems: zip archives, object stores
       Input input{fmt::format("The geometry file '{}'", path), {}};
       std::string why;

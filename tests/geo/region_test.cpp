@@ -358,6 +358,18 @@ TEST(Region, VectorFileErrorsNameFileLayerAndFeature) {
   EXPECT_THAT(parse_error(empty_gpkg), AllOf(HasSubstr("empty.gpkg"), HasSubstr("no features")));
 }
 
+TEST(Region, FileNamesStartingWithAWktKeywordAreFiles) {
+  TempDir dir;
+  const std::string old_cwd = std::filesystem::current_path().string();
+  std::filesystem::current_path(dir.path());
+  dir.write("polygon_field.geojson", kPolygonJson);
+  EXPECT_NEAR(Region::parse("polygon_field.geojson").lonlat().area(), 0.01, 1e-12);
+  EXPECT_THAT(parse_error("point.gpkg"),
+              AllOf(HasSubstr("'point.gpkg'"), HasSubstr("does not exist")));
+  std::filesystem::current_path(old_cwd);
+  EXPECT_NEAR(Region::parse("POLYGON((0 0, 1 0, 1 1, 0 1, 0 0))").lonlat().area(), 1.0, 1e-12);
+}
+
 TEST(Region, MissingFilesAreReportedAsMissingFiles) {
   for (const std::string path :
        {"field.gpkg", "fields.shp", "my field.kml", "./field", "fields", "C:\\data\\f.fgb"}) {
