@@ -312,6 +312,23 @@ TEST(Region, ReadsVectorFilesInAnyCrs) {
   }
 }
 
+TEST(Region, ReadsEverySpatialLayer) {
+  if (!vector_files::have_ogr2ogr()) GTEST_SKIP() << "gdal-bin is not installed";
+  TempDir dir;
+  const std::string source = dir.write("fields.geojson", vector_files::kTwoFields);
+  const std::string gpkg = vector_files::ogr2ogr(dir, source, "farm.gpkg", "GPKG", "-nln a");
+  vector_files::ogr2ogr(dir, source, "farm.gpkg", "GPKG", "-update -t_srs EPSG:3035 -nln b");
+  // An attribute table without geometry is not a layer of the region.
+  const std::string table = dir.write("owners.csv", "owner,field\nAnna,north\n");
+  vector_files::ogr2ogr(dir, table, "farm.gpkg", "GPKG", "-update -nln owners");
+  const auto features = parse_features(gpkg);
+  std::vector<std::string> names;
+  for (const auto& f : features) names.push_back(f.name);
+  EXPECT_THAT(names, ::testing::ElementsAre("north", "south", "north-2", "south-2"));
+  EXPECT_NEAR(Region::parse(gpkg).area_m2(), Region::parse(source).area_m2(),
+              Region::parse(source).area_m2() * 1e-5);
+}
+
 TEST(Region, ReadsAFolderOfShapefilesAndAZip) {
   if (!vector_files::have_ogr2ogr()) GTEST_SKIP() << "gdal-bin is not installed";
   TempDir dir;
