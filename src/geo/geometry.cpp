@@ -190,7 +190,8 @@ Geometry Geometry::from_wkb(const unsigned char* wkb, std::size_t size) {
   GEOSGeometry* g = GEOSWKBReader_read_r(H(), reader, wkb, size);
   GEOSWKBReader_destroy_r(H(), reader);
   if (!g) {
-    throw InputError(fmt::format("The geometry is not valid WKB ({}).", context().take_error()));
+    throw InputError(fmt::format("The geometry is not valid WKB ({}); fix or remove that geometry.",
+                                 context().take_error()));
   }
   return Geometry(g);
 }
