@@ -1,6 +1,5 @@
 #include "geo/geometry.hpp"
 
-#include <cpl_error.h>
 #include <fmt/format.h>
 #include <geos_c.h>
 #include <ogr_spatialref.h>
@@ -9,6 +8,7 @@
 #include <string>
 
 #include "core/errors.hpp"
+#include "geo/gdal_errors.hpp"
 
 namespace s2prep::geo {
 namespace {
@@ -101,23 +101,6 @@ GEOSGeometry* robust_binary(const GEOSGeometry* a, const GEOSGeometry* b, Op op,
   return check(op(H(), va.get(), vb.get()), what);
 }
 
-// GDAL would print its own error to stderr besides our exception; keep it quiet (this thread
-// only, for this call) and put its text into the exception instead.
-class QuietGdalErrors {
- public:
-  QuietGdalErrors() {
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-    CPLErrorReset();
-  }
-  ~QuietGdalErrors() { CPLPopErrorHandler(); }
-  QuietGdalErrors(const QuietGdalErrors&) = delete;
-  QuietGdalErrors& operator=(const QuietGdalErrors&) = delete;
-  std::string last() const {
-    const char* m = CPLGetLastErrorMsg();
-    return m && *m ? fmt::format(" ({})", m) : std::string();
-  }
-};
-
 }  // namespace
 
 // ---------------------------------------------------------------- Geometry
@@ -164,15 +147,51 @@ Geometry Geometry::from_wkt(std::string_view wkt) {
   return Geometry(g);
 }
 
+namespace {
+
+// Positions with a height (or more values) are cut to x, y: GEOS 3.11's GeoJSON reader rejects
+// them, and every measure here is planar.
+void drop_extra_coordinates(nlohmann::json& coordinates) {
+  if (!coordinates.is_array()) return;
+  if (!coordinates.empty() && coordinates.front().is_number()) {
+    if (coordinates.size() > 2) coordinates.erase(coordinates.begin() + 2, coordinates.end());
+    return;
+  }
+  for (auto& c : coordinates) drop_extra_coordinates(c);
+}
+
+void drop_extra_coordinates_of_geometry(nlohmann::json& geometry) {
+  if (!geometry.is_object()) return;
+  if (auto c = geometry.find("coordinates"); c != geometry.end()) drop_extra_coordinates(*c);
+  if (auto gs = geometry.find("geometries"); gs != geometry.end() && gs->is_array()) {
+    for (auto& g : *gs) drop_extra_coordinates_of_geometry(g);
+  }
+}
+
+}  // namespace
+
 Geometry Geometry::from_geojson(const nlohmann::json& geometry) {
+  nlohmann::json flat = geometry;
+  drop_extra_coordinates_of_geometry(flat);
   GEOSGeoJSONReader* reader = GEOSGeoJSONReader_create_r(H());
-  GEOSGeometry* g = GEOSGeoJSONReader_readGeometry_r(H(), reader, geometry.dump().c_str());
+  GEOSGeometry* g = GEOSGeoJSONReader_readGeometry_r(H(), reader, flat.dump().c_str());
   GEOSGeoJSONReader_destroy_r(H(), reader);
   if (!g) {
     throw InputError(
         fmt::format("The geometry is not a valid GeoJSON geometry ({}); give a GeoJSON Polygon or "
                     "MultiPolygon with lon/lat coordinates.",
                     context().take_error()));
+  }
+  return Geometry(g);
+}
+
+Geometry Geometry::from_wkb(const unsigned char* wkb, std::size_t size) {
+  GEOSWKBReader* reader = GEOSWKBReader_create_r(H());
+  GEOSGeometry* g = GEOSWKBReader_read_r(H(), reader, wkb, size);
+  GEOSWKBReader_destroy_r(H(), reader);
+  if (!g) {
+    throw InputError(fmt::format("The geometry is not valid WKB ({}); fix or remove that geometry.",
+                                 context().take_error()));
   }
   return Geometry(g);
 }

@@ -3,6 +3,7 @@
 // (through GDAL/OGR), in the vocabulary the workflow needs: regions, footprints, areas.
 
 #include <array>
+#include <cstddef>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -39,8 +40,10 @@ class Geometry {
 
   // Takes ownership of a geometry created with this thread's GEOS context.
   static Geometry adopt(GEOSGeometry* g);
-  static Geometry from_wkt(std::string_view wkt);                // throws InputError on bad WKT
-  static Geometry from_geojson(const nlohmann::json& geometry);  // a GeoJSON geometry object
+  static Geometry from_wkt(std::string_view wkt);  // throws InputError on bad WKT
+  // A GeoJSON geometry object; a third coordinate (height) is dropped.
+  static Geometry from_geojson(const nlohmann::json& geometry);
+  static Geometry from_wkb(const unsigned char* wkb, std::size_t size);  // 2D ISO WKB
   static Geometry box(double min_x, double min_y, double max_x, double max_y);
 
   bool empty() const;

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "core/errors.hpp"
+#include "geo/footprint.hpp"
 
 namespace s2prep::select {
 namespace {
@@ -88,6 +89,45 @@ std::optional<geo::Geometry> footprint_of(const stac::Item& item) {
         "STAC item '{}' has a footprint that is not a readable GeoJSON geometry ({}); the "
         "catalogue's answer is malformed, report it to its provider.",
         item.id, e.what()));
+  }
+}
+
+// The CRS in which the item's footprint was computed, and so has straight edges: its proj:epsg,
+// item level, else the one all its assets that declare one agree on (none when they disagree).
+std::optional<int> footprint_epsg(const stac::Item& item) {
+  if (item.epsg) return item.epsg;
+  std::optional<int> epsg;
+  for (const auto& [key, asset] : item.assets) {
+    if (!asset.epsg) continue;
+    if (epsg && *epsg != *asset.epsg) return std::nullopt;
+    epsg = asset.epsg;
+  }
+  return epsg;
+}
+
+// The published lon/lat vertices put a footprint's edges within ~1.3 km of where they lie on
+// the ground (at 80 degrees latitude, less further south); a footprint whose bounds miss the
+// region's by more than this margin cannot cover any of it, and skips the exact computation.
+bool may_reach(const geo::Geometry& lonlat_footprint, const geo::Region& region) {
+  constexpr double kMarginDegrees = 0.5;
+  const auto f = lonlat_footprint.bounds();
+  const auto r = region.bbox();
+  return f[0] - kMarginDegrees <= r[2] && r[0] <= f[2] + kMarginDegrees &&
+         f[1] - kMarginDegrees <= r[3] && r[1] <= f[3] + kMarginDegrees;
+}
+
+// The item's footprint ∩ the region, in the region's equal-area CRS. Items without proj:epsg
+// keep their edges straight in lon/lat (see FootprintProjector).
+geo::Geometry part_of(const stac::Item& item, const geo::Geometry& lonlat_footprint,
+                      const geo::Region& region, geo::FootprintProjector& footprints) {
+  const auto epsg = footprint_epsg(item);
+  try {
+    return region.equal_area().intersection(footprints.to_equal_area(lonlat_footprint, epsg));
+  } catch (const Error& e) {
+    throw Error(fmt::format(
+        "Cannot place the footprint of STAC item '{}' (proj:epsg {}) on the ground ({}); the "
+        "catalogue's answer is malformed, report it to its provider.",
+        item.id, epsg ? std::to_string(*epsg) : "none", e.what()));
   }
 }
 
@@ -201,6 +241,7 @@ Selection select_acquisitions(const geo::Region& region, std::vector<stac::Item>
   for (auto& item : items) groups[item.datetime].push_back(std::move(item));
 
   const double region_area = region.area_m2();
+  geo::FootprintProjector footprints(region);
   // With min_tile_cover above 0.99 the user asks for more than the reference's "within"
   // threshold; a subset then only counts as full when it reaches min_tile_cover itself.
   const double full = std::max(kFullCoverage, options.min_tile_cover);
@@ -216,8 +257,8 @@ Selection select_acquisitions(const geo::Region& region, std::vector<stac::Item>
     std::vector<Candidate> candidates;
     for (const auto& item : group) {
       const auto footprint = footprint_of(item);
-      if (!footprint || !footprint->intersects(region.lonlat())) continue;
-      geo::Geometry part = region.equal_area().intersection(region.to_equal_area(*footprint));
+      if (!footprint || !may_reach(*footprint, region)) continue;
+      geo::Geometry part = part_of(item, *footprint, region, footprints);
       const double area = part.area();
       if (area > 0) candidates.push_back({&item, std::move(part), area});
     }

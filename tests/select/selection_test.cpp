@@ -8,6 +8,7 @@
 #include <cmath>
 #include <random>
 
+#include "../geo/coverage_oracle.hpp"
 #include "core/errors.hpp"
 
 namespace s2prep::select {
@@ -233,6 +234,76 @@ TEST(Selection, FootprintSplitAtTheAntimeridian) {
   const Selection s = select_acquisitions(region, {make_item("01PAA", split)}, {});
   ASSERT_EQ(s.acquisitions.size(), 1u);
   EXPECT_NEAR(s.acquisitions[0].coverage, 1.0, 1e-9);
+}
+
+// ------------------------------------------------------------------ footprints on the ground
+// Sentinel-2 footprints have straight edges in their tile's UTM zone (proj:epsg), not in lon/lat.
+
+using testing_oracle::EdgeScenario;
+
+stac::Item utm_item(const std::string& tile, const nlohmann::json& utm_ring,
+                    std::optional<int> item_epsg, std::optional<int> asset_epsg = std::nullopt) {
+  stac::Item item = make_item(tile, EdgeScenario::lonlat_polygon(utm_ring));
+  item.epsg = item_epsg;
+  if (asset_epsg) {
+    for (const char* key : {"B04", "SCL"}) item.assets[key].epsg = asset_epsg;
+  }
+  return item;
+}
+
+TEST(Selection, CoverageIsMeasuredOnTheGround) {
+  if (!testing_oracle::gdal_tools_available()) GTEST_SKIP() << "gdal-bin is not installed";
+  const EdgeScenario s;
+  const Region region(Geometry::from_geojson(s.region_polygon()));
+  const double on_ground =
+      testing_oracle::gdal_coverage(s.region_lonlat, {s.north_tile_utm}, EdgeScenario::kEpsg);
+  ASSERT_LT(on_ground, 0.99);  // ~0.987; read straight in lon/lat the tile "covers" ~0.995
+
+  SelectionOptions options;
+  options.min_tile_cover = 0.9;
+  const Selection item_level = select_acquisitions(
+      region, {utm_item("59ULA", s.north_tile_utm, EdgeScenario::kEpsg)}, options);
+  ASSERT_EQ(item_level.acquisitions.size(), 1u);
+  EXPECT_NEAR(item_level.acquisitions[0].coverage, on_ground, 5e-4);
+  // proj:epsg given on the assets only counts the same.
+  const Selection asset_level = select_acquisitions(
+      region, {utm_item("59ULA", s.north_tile_utm, std::nullopt, EdgeScenario::kEpsg)}, options);
+  ASSERT_EQ(asset_level.acquisitions.size(), 1u);
+  EXPECT_NEAR(asset_level.acquisitions[0].coverage, on_ground, 5e-4);
+
+  // At the default threshold the tile alone is short of it.
+  const Selection alone =
+      select_acquisitions(region, {utm_item("59ULA", s.north_tile_utm, EdgeScenario::kEpsg)}, {});
+  EXPECT_TRUE(alone.acquisitions.empty());
+  ASSERT_EQ(alone.skipped.size(), 1u);
+  EXPECT_THAT(alone.skipped[0].reason, HasSubstr("covers 0.987 of the region"));
+}
+
+TEST(Selection, TileShortOfTheThresholdOnTheGroundBringsItsNeighbour) {
+  if (!testing_oracle::gdal_tools_available()) GTEST_SKIP() << "gdal-bin is not installed";
+  const EdgeScenario s;
+  const Region region(Geometry::from_geojson(s.region_polygon()));
+  const double together = testing_oracle::gdal_coverage(
+      s.region_lonlat, {s.north_tile_utm, s.south_tile_utm}, EdgeScenario::kEpsg);
+  const std::vector<stac::Item> items = {utm_item("59ULA", s.north_tile_utm, EdgeScenario::kEpsg),
+                                         utm_item("59UL9", s.south_tile_utm, EdgeScenario::kEpsg)};
+  const Selection sel = select_acquisitions(region, items, {});
+  ASSERT_EQ(sel.acquisitions.size(), 1u);
+  // The northern tile has the larger part, so it comes first in the mosaic.
+  EXPECT_THAT(sel.acquisitions[0].tiles, ElementsAre("59ULA", "59UL9"));
+  EXPECT_NEAR(sel.acquisitions[0].coverage, together, 5e-4);
+  EXPECT_NEAR(together, 1.0, 1e-9);
+}
+
+TEST(Selection, WithoutEpsgFootprintEdgesAreStraightInLonLat) {
+  // The same footprint with nothing saying where it was computed: its lon/lat edges are all
+  // there is, and they put the tile above the threshold on its own.
+  const EdgeScenario s;
+  const Region region(Geometry::from_geojson(s.region_polygon()));
+  const Selection sel =
+      select_acquisitions(region, {utm_item("59ULA", s.north_tile_utm, std::nullopt)}, {});
+  ASSERT_EQ(sel.acquisitions.size(), 1u);
+  EXPECT_GE(sel.acquisitions[0].coverage, 0.99);
 }
 
 TEST(Selection, NothingCoversIsSkippedWithReason) {
