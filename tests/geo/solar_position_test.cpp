@@ -26,8 +26,8 @@ struct Reference {
 // s2prep:
 // - Mean_Sun_Angle and SENSING_TIME of two granules' MTD_TL.xml (the files in
 //   ../shared/fixtures/safe-metadata), at the tile's centre (ULX/ULY + 54 900 m, converted to
-//   lon/lat with gdaltransform). The tile mean over the swath equals the centre's value to
-//   ~0.01 degree, so the tolerance is tight.
+//   lon/lat with gdaltransform). The mean is over the imaged part of the tile, which need not be
+//   centred on the tile: within 0.3 degree of the centre's value.
 // - view:sun_elevation / view:sun_azimuth of Earth Search items (tile datetime), at the centre of
 //   the item's bbox (the imaged part of the tile, not its centre: looser tolerance).
 // - s2:mean_solar_* of Planetary Computer items, whose datetime is the datatake's start, sensed
@@ -35,10 +35,10 @@ struct Reference {
 const Reference kReferences[] = {
     // T11SLT, California, summer (northern hemisphere, sun to the south-east).
     {"T11SLT MTD_TL.xml", "2015-08-26T18:54:35.457Z", -118.568161294227, 33.8365586519296,
-     27.3677090099684, 145.690428046411, 0.1},
+     27.3677090099684, 145.690428046411, 0.3},
     // T01KAB, Fiji near the antimeridian, southern winter (sun to the north-east).
     {"T01KAB MTD_TL.xml", "2023-08-21T22:20:45.625508Z", 179.763200548367, -16.7517069914673,
-     38.4174390061789, 43.3009058473725, 0.1},
+     38.4174390061789, 43.3009058473725, 0.3},
     // Earth Search S2B_T24MUV_20250731T130245_L2A, Brazil, 4.6 degrees south.
     {"T24MUV view:", "2025-07-31T13:03:27.058Z", -40.088052, -4.6357295, 90 - 55.4488222963741,
      47.3212056194599, 0.6},
