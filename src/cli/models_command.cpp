@@ -9,6 +9,7 @@
 #include "cli/common.hpp"
 #include "core/errors.hpp"
 #include "mask/model_registry.hpp"
+#include "mask/model_resolution.hpp"
 
 namespace s2prep::cli {
 namespace {
@@ -19,15 +20,18 @@ struct ModelsCommand {
 
   int execute() const {
     std::string dir = model_dir;
+    const char* origin = "--model-dir";
     if (dir.empty()) {
       const char* env = std::getenv("S2PREP_MODEL_DIR");
       if (env && *env) dir = env;
+      origin = "S2PREP_MODEL_DIR";
     }
     if (dir.empty()) {
       throw InputError(
           "No model folder given; pass --model-dir DIR or set S2PREP_MODEL_DIR (without one, "
           "`s2prep run` uses the built-in detector).");
     }
+    mask::check_model_dir(dir, origin);
     const auto files = mask::list_model_dir(dir);
     if (json) {
       nlohmann::json out = nlohmann::json::array();

@@ -9,6 +9,7 @@
 #include "cli/interrupt.hpp"
 #include "cli/progress_display.hpp"
 #include "core/errors.hpp"
+#include "mask/model_resolution.hpp"
 #include "pipeline/params.hpp"
 #include "pipeline/run.hpp"
 #include "pipeline/summary.hpp"
@@ -67,9 +68,11 @@ struct RunCommand {
       throw InputError("--full-tile needs --layout tile (the grid layout covers the region only).");
     }
     run_options.harmonize = !no_harmonize;
-    if (run_options.model_dir.empty()) {
-      const char* dir = std::getenv("S2PREP_MODEL_DIR");
-      if (dir && *dir) run_options.model_dir = dir;
+    if (!run_options.model_dir.empty()) {
+      mask::check_model_dir(run_options.model_dir, "--model-dir");
+    } else if (const char* dir = std::getenv("S2PREP_MODEL_DIR"); dir && *dir) {
+      run_options.model_dir = dir;
+      mask::check_model_dir(run_options.model_dir, "S2PREP_MODEL_DIR");
     }
     set_interrupt_cleanup_folder(run_options.out_dir);
     ProgressDisplay display(quiet_logging);

@@ -37,9 +37,22 @@ ResolvedModel from_file(const std::filesystem::path& file, ModelKind kind,
 
 }  // namespace
 
+void check_model_dir(const std::filesystem::path& model_dir, std::string_view origin) {
+  if (model_dir.empty()) return;
+  std::error_code ec;
+  if (std::filesystem::is_directory(model_dir, ec)) return;
+  const bool exists = std::filesystem::exists(model_dir, ec);
+  throw InputError(fmt::format(
+      "The model folder '{}' ({}) {}: give the folder that holds {} and {}, or leave {} unset to "
+      "use the built-in detector.",
+      model_dir.string(), origin, exists ? "is not a folder" : "does not exist",
+      default_reference_name(ModelKind::cloud), default_reference_name(ModelKind::shadow), origin));
+}
+
 ResolvedModel resolve_model(std::string_view value, ModelKind kind,
                             const std::filesystem::path& model_dir) {
   const std::string kind_text(to_string(kind));
+  check_model_dir(model_dir, "--model-dir or S2PREP_MODEL_DIR");
   if (value == "builtin") return builtin_model(kind, "");
 
   if (value.empty() || value == "auto") {

@@ -23,8 +23,14 @@ struct ResolvedModel {
   std::string notice;
 };
 
+// A model folder that was given (`origin` says how, e.g. "--model-dir" or "S2PREP_MODEL_DIR")
+// must exist: a typo must not quietly turn `auto` into the built-in detector. Throws InputError
+// naming the folder when it is not one; an empty path (none given) passes.
+void check_model_dir(const std::filesystem::path& model_dir, std::string_view origin);
+
 // Rules:
 // - "builtin": the built-in detector.
+// - `model_dir`, when not empty, must be a folder (check_model_dir).
 // - "auto" or "": the reference file (cloud_model2_cpu.onnx / shadow.onnx) in `model_dir` when
 //   it is there and its sha256 is the reference's; otherwise builtin, with a notice saying why.
 // - a value without a directory part: `model_dir`/value when that exists, else value as a path

@@ -119,6 +119,10 @@ nlohmann::json to_stac_item(const OutputRecord& r) {
       {"s2prep:fingerprint", r.fingerprint},
   };
   for (const auto& [k, v] : r.statistics.items()) props[k] = v;
+  if (r.sun) {
+    props["s2prep:sun_angles"] = {
+        {"zenith", r.sun->zenith_deg}, {"azimuth", r.sun->azimuth_deg}, {"source", r.sun->source}};
+  }
 
   nlohmann::json assets = nlohmann::json::object();
   for (const auto& [key, href] : r.assets) assets[key] = asset_json(key, href);
@@ -177,6 +181,11 @@ OutputRecord from_stac_item(const nlohmann::json& item) {
     }
     for (const auto& [k, v] : item.at("assets").items()) {
       r.assets.emplace_back(k, v.at("href").get<std::string>());
+    }
+    if (p.contains("s2prep:sun_angles")) {
+      const auto& sun = p.at("s2prep:sun_angles");
+      r.sun = SunRecord{sun.at("zenith").get<double>(), sun.at("azimuth").get<double>(),
+                        sun.at("source").get<std::string>()};
     }
     return r;
   } catch (const nlohmann::json::exception& e) {

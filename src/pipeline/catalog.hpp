@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,14 @@ struct ModelRecord {
   std::string sha256;  // empty for builtin
 };
 
+// The mean sun position used for the output, and where it came from: "item properties",
+// "granule metadata" or "computed" (from the acquisition's time and the grid's centre).
+struct SunRecord {
+  double zenith_deg = 0;
+  double azimuth_deg = 0;  // clockwise from north
+  std::string source;
+};
+
 struct OutputRecord {
   std::string id;  // e.g. S2_20230601T100559 or S2_20230601T100559_T33UUP
   TimePoint datetime{};
@@ -45,7 +54,8 @@ struct OutputRecord {
   // asset key ("raster", "mask", "product_mask", "cloud_probability", "shadow_probability",
   // "quicklook") -> file name relative to the output folder
   std::vector<std::pair<std::string, std::string>> assets;
-  std::string fingerprint;  // of the inputs and parameters that determine the outputs
+  std::string fingerprint;       // of the inputs and parameters that determine the outputs
+  std::optional<SunRecord> sun;  // written as s2prep:sun_angles
 };
 
 nlohmann::json to_stac_item(const OutputRecord& record);

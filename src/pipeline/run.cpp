@@ -35,7 +35,7 @@
 #include "pipeline/quicklook.hpp"
 #include "pipeline/search.hpp"
 #include "pipeline/stack_file.hpp"
-#include "stac/granule_metadata.hpp"
+#include "pipeline/sun_angles.hpp"
 #include "stac/signing.hpp"
 
 namespace s2prep::pipeline {
@@ -102,24 +102,6 @@ std::string fingerprint_of(const OutputUnit& unit, const RunOptions& o, const Lo
   const std::string text = f.dump();
   return mask::sha256_hex(
       std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-}
-
-// Mean solar angles of an acquisition's items (the properties every Planetary Computer item
-// carries); nullopt when no item says.
-std::optional<mask::SunAngles> sun_angles(const std::vector<stac::Item>& items) {
-  double zen = 0, sin_az = 0, cos_az = 0;
-  int n = 0;
-  for (const auto& item : items) {
-    if (!item.mean_solar_zenith || !item.mean_solar_azimuth) continue;
-    zen += *item.mean_solar_zenith;
-    sin_az += std::sin(*item.mean_solar_azimuth * M_PI / 180);
-    cos_az += std::cos(*item.mean_solar_azimuth * M_PI / 180);
-    ++n;
-  }
-  if (n == 0) return std::nullopt;
-  double az = std::atan2(sin_az, cos_az) * 180 / M_PI;
-  if (az < 0) az += 360;
-  return mask::SunAngles{zen / n, az};
 }
 
 class Runner {
@@ -332,7 +314,7 @@ class Runner {
   // from it. The built-in detector works on the stack in memory.
   FloatRaster probability(LoadedModel& model, mask::ModelKind kind, const BandStack& stack,
                           const StackFile* stack_file, const FloatRaster* cloud,
-                          const std::vector<stac::Item>& items, Progress p) {
+                          const mask::SunAngles& sun, Progress p) {
     if (model.network) {
       mask::ProbabilityOptions options;
       options.progress = [&](int done, int total) {
@@ -349,15 +331,8 @@ class Runner {
       return mask::compute_probability(*model.network, kind, source, options);
     }
     if (kind == mask::ModelKind::cloud) return mask::builtin_cloud_probability(stack);
-    auto sun = sun_angles(items);
-    if (!sun) {
-      spdlog::warn(
-          "No solar angles in the items' properties; the built-in shadow detector "
-          "assumes a 40 degree zenith and a 150 degree azimuth");
-      sun = mask::SunAngles{40, 150};
-    }
     FloatRaster cloud_prob = cloud ? *cloud : mask::builtin_cloud_probability(stack);
-    return mask::builtin_shadow_probability(stack, cloud_prob, *sun, o_.request.params.cloud_thr);
+    return mask::builtin_shadow_probability(stack, cloud_prob, sun, o_.request.params.cloud_thr);
   }
 
   std::pair<OutputSummary, nlohmann::json> produce(const OutputUnit& unit, std::size_t index,
@@ -421,11 +396,13 @@ class Runner {
     p.stage = "inference";
     report(p);
     const StackFile* chips = stack_file ? &*stack_file : nullptr;
+    const AcquisitionSun sun =
+        acquisition_sun(unit.items, unit.grid, unit.acquisition->datetime, http_, sign_);
     FloatRaster cloud_context = probability(cloud_model, mask::ModelKind::cloud, acquisition.bands,
-                                            chips, nullptr, unit.items, p);
+                                            chips, nullptr, sun.angles, p);
     FloatRaster shadow_context =
         probability(shadow_model, mask::ModelKind::shadow, acquisition.bands, chips, &cloud_context,
-                    unit.items, p);
+                    sun.angles, p);
     stack_file.reset();
     mask::MergeOptions merge;
     merge.cloud_thr = static_cast<float>(params.cloud_thr);
@@ -456,6 +433,8 @@ class Runner {
     record.cloud_thr = params.cloud_thr;
     record.shadow_thr = params.shadow_thr;
     record.fingerprint = fingerprint;
+    record.sun = SunRecord{sun.angles.zenith_deg, sun.angles.azimuth_deg,
+                           std::string(to_string(sun.source))};
     for (std::size_t i = 0; i < unit.items.size(); ++i) {
       const auto& item = unit.items[i];
       record.sources.push_back({item.id, item.processing_baseline,
@@ -620,28 +599,6 @@ class Runner {
     run["outputs"] = result.outputs.size();
     run["skipped"] = result.skipped;
     write_text_atomically(o_.out_dir / "run.json", run.dump(2) + "\n");
-  }
-
-  // Solar angles from the items' properties, else from the first granule metadata file
-  // (MTD_TL.xml) that can be read; nullopt when neither says.
-  std::optional<mask::SunAngles> acquisition_sun(const std::vector<stac::Item>& items) {
-    if (auto sun = sun_angles(items)) return sun;
-    for (const auto& item : items) {
-      const auto asset = item.assets.find("granule-metadata");
-      if (asset == item.assets.end()) continue;
-      try {
-        const std::string href = sign_ ? sign_(asset->second.href, false) : asset->second.href;
-        const auto response = http_.get(href);
-        if (!response.ok()) continue;
-        if (const auto angles = stac::parse_mean_sun_angles(response.body)) {
-          spdlog::debug("{}: solar angles from its granule metadata", item.id);
-          return mask::SunAngles{angles->zenith_deg, angles->azimuth_deg};
-        }
-      } catch (const Error& e) {
-        spdlog::debug("{}: granule metadata unreadable ({})", item.id, e.what());
-      }
-    }
-    return std::nullopt;
   }
 
   const RunOptions& o_;

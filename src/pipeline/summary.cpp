@@ -23,6 +23,9 @@ std::string summary_table(const RunReport& report) {
     out += fmt::format("{:<11} skipped: {}\n", s.value("datetime", std::string()).substr(0, 10),
                        s.value("reason", std::string()));
   }
+  // How the models were chosen, when that deserves a word (auto fell back to the built-in
+  // detector, a file's checksum differs from the reference's).
+  for (const auto& notice : report.notices) out += "Note: " + notice + "\n";
   out +=
       "\nCloud, shadow, product and masked are percentages of the valid pixels; valid of the "
       "grid.\n";

@@ -264,6 +264,8 @@ Item parse(const json& j, std::optional<std::size_t> index) {
   item.nodata_pixel_percentage = opt_number(p, "s2:nodata_pixel_percentage", label);
   item.mean_solar_zenith = opt_number(p, "s2:mean_solar_zenith", label);
   item.mean_solar_azimuth = opt_number(p, "s2:mean_solar_azimuth", label);
+  item.sun_azimuth = opt_number(p, "view:sun_azimuth", label);
+  item.sun_elevation = opt_number(p, "view:sun_elevation", label);
   item.processing_baseline = opt_string(p, "s2:processing_baseline", label);
   item.product_uri = opt_string(p, "s2:product_uri", label);
   constexpr std::string_view kPercentSuffix = "_percentage";

@@ -46,6 +46,8 @@ struct Item {
   std::optional<double> nodata_pixel_percentage;  // s2:nodata_pixel_percentage
   std::optional<double> mean_solar_zenith;        // s2:mean_solar_zenith, degrees
   std::optional<double> mean_solar_azimuth;       // s2:mean_solar_azimuth, degrees
+  std::optional<double> sun_azimuth;              // view:sun_azimuth, degrees (Earth Search)
+  std::optional<double> sun_elevation;            // view:sun_elevation, degrees (Earth Search)
   std::string processing_baseline;                // s2:processing_baseline, e.g. "04.00"
   std::string product_uri;                        // s2:product_uri
   std::map<std::string, double> scl_percentages;  // s2:*_percentage

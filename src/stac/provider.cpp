@@ -83,4 +83,30 @@ Radiometry radiometry(const Item& item, std::string_view band) {
   return r;
 }
 
+std::optional<MeanSunAngles> property_sun_angles(const Item& item) {
+  auto checked = [](double zenith, double azimuth) -> std::optional<MeanSunAngles> {
+    if (!std::isfinite(zenith) || !std::isfinite(azimuth) || zenith < 0 || zenith > 90) {
+      return std::nullopt;
+    }
+    double a = std::fmod(azimuth, 360.0);
+    if (a < 0) a += 360.0;
+    return MeanSunAngles{zenith, a};
+  };
+  if (item.mean_solar_zenith && item.mean_solar_azimuth) {
+    if (auto s = checked(*item.mean_solar_zenith, *item.mean_solar_azimuth)) return s;
+  }
+  if (item.sun_elevation && item.sun_azimuth) {
+    return checked(90.0 - *item.sun_elevation, *item.sun_azimuth);
+  }
+  return std::nullopt;
+}
+
+const Asset* granule_metadata_asset(const Item& item) {
+  for (const char* key : {"granule-metadata", "granule_metadata"}) {
+    const auto it = item.assets.find(key);
+    if (it != item.assets.end() && !it->second.href.empty()) return &it->second;
+  }
+  return nullptr;
+}
+
 }  // namespace s2prep::stac

@@ -12,11 +12,16 @@
 // (-offset / scale: the provider's own statement is authoritative, whatever the baseline), and
 // otherwise from the processing baseline (1000 when >= 04.00, else 0). The ingest stage applies
 // `Radiometry::dn_offset` the same way for every provider and records `source` in provenance.
+//
+// Sun angles: Planetary Computer items carry s2:mean_solar_zenith / s2:mean_solar_azimuth and
+// the granule's MTD_TL.xml as asset "granule-metadata"; Earth Search items carry
+// view:sun_elevation / view:sun_azimuth and the same file as asset "granule_metadata".
 
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "stac/granule_metadata.hpp"
 #include "stac/item.hpp"
 
 namespace s2prep::stac {
@@ -49,5 +54,13 @@ struct Radiometry {
 // `band` is a reflectance band name; "B04" stands for all of them (providers declare the same
 // scale/offset for every reflectance band).
 Radiometry radiometry(const Item& item, std::string_view band = "B04");
+
+// The tile's mean sun angles as the item's properties state them: s2:mean_solar_zenith/azimuth,
+// else view:sun_elevation/azimuth (zenith = 90 - elevation). nullopt when the item has neither
+// pair, or its pair is out of range (zenith outside 0..90, a non-finite azimuth).
+std::optional<MeanSunAngles> property_sun_angles(const Item& item);
+
+// The asset holding the granule's metadata file (MTD_TL.xml), or nullptr when the item has none.
+const Asset* granule_metadata_asset(const Item& item);
 
 }  // namespace s2prep::stac

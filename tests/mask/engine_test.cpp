@@ -181,6 +181,31 @@ TEST(Resolution, BuiltinAndAuto) {
   EXPECT_NE(mismatch.notice.find("sha256"), std::string::npos) << mismatch.notice;
 }
 
+TEST(Resolution, AGivenModelFolderMustExist) {
+  TempFolder dir;
+  const auto missing = dir.path() / "no-such-folder";
+  // Before any model is chosen: `auto` must not turn a typo into the built-in detector.
+  for (const char* value : {"auto", "builtin", "cloud_model2_cpu.onnx"}) {
+    try {
+      resolve_model(value, ModelKind::cloud, missing);
+      ADD_FAILURE() << value << ": a missing model folder was accepted";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(missing.string()), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos) << e.what();
+    }
+  }
+  try {
+    check_model_dir(missing, "S2PREP_MODEL_DIR");
+    ADD_FAILURE() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("S2PREP_MODEL_DIR"), std::string::npos) << e.what();
+  }
+  std::filesystem::copy_file(model("cloud_linear.onnx"), dir.path() / "file.onnx");
+  EXPECT_THROW(check_model_dir(dir.path() / "file.onnx", "--model-dir"), InputError);
+  EXPECT_NO_THROW(check_model_dir(dir.path(), "--model-dir"));
+  EXPECT_NO_THROW(check_model_dir("", "--model-dir"));
+}
+
 TEST(Resolution, NamesAndPaths) {
   TempFolder dir;
   std::filesystem::copy_file(model("cloud_linear.onnx"), dir.path() / "my_cloud.onnx");

@@ -58,6 +58,20 @@ TEST(Catalog, ItemCarriesTheContractFields) {
   EXPECT_LT(bbox[1].get<double>(), bbox[3].get<double>());
 }
 
+TEST(Catalog, SunAnglesAndWhereTheyCameFrom) {
+  auto record = sample_record();
+  EXPECT_FALSE(to_stac_item(record)["properties"].contains("s2prep:sun_angles"));
+  record.sun = SunRecord{38.25, 43.5, "computed"};
+  const auto item = to_stac_item(record);
+  EXPECT_EQ(item["properties"]["s2prep:sun_angles"],
+            nlohmann::json::parse(R"({"zenith": 38.25, "azimuth": 43.5, "source": "computed"})"));
+  const auto back = from_stac_item(item);
+  ASSERT_TRUE(back.sun);
+  EXPECT_EQ(back.sun->zenith_deg, 38.25);
+  EXPECT_EQ(back.sun->azimuth_deg, 43.5);
+  EXPECT_EQ(back.sun->source, "computed");
+}
+
 TEST(Catalog, RoundTripForResume) {
   const auto original = sample_record();
   const auto back = from_stac_item(to_stac_item(original));

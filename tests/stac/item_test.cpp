@@ -162,6 +162,22 @@ TEST(ItemParse, TransformNineNumbersAndProjCode) {
   EXPECT_EQ(item.bbox, (std::array<double, 4>{14, 50, 15, 51}));
 }
 
+TEST(ItemParse, EarthSearchSunProperties) {
+  json j = minimal_item();
+  j["properties"]["view:sun_elevation"] = 55.4488222963741;
+  j["properties"]["view:sun_azimuth"] = 47.3212056194599;
+  const Item item = Item::from_json(j);
+  ASSERT_TRUE(item.sun_elevation);
+  ASSERT_TRUE(item.sun_azimuth);
+  EXPECT_DOUBLE_EQ(*item.sun_elevation, 55.4488222963741);
+  EXPECT_DOUBLE_EQ(*item.sun_azimuth, 47.3212056194599);
+  EXPECT_FALSE(item.mean_solar_zenith);
+
+  j["properties"]["view:sun_elevation"] = "high";
+  const std::string msg = error_of(j);
+  EXPECT_NE(msg.find("view:sun_elevation"), std::string::npos) << msg;
+}
+
 TEST(ItemParse, MissingFieldsNameTheItemAndField) {
   json j = minimal_item();
   j["properties"].erase("datetime");

@@ -104,5 +104,65 @@ TEST(Provider, MissingBandIsADataErrorNamingIt) {
             Provider::kUnknown);
 }
 
+// A synthetic item with these extra properties.
+json with_properties(const json& extra, const json& assets = json::object()) {
+  json j = synthetic(assets, "05.10");
+  for (const auto& [k, v] : extra.items()) j["properties"][k] = v;
+  return j;
+}
+
+TEST(Provider, SunAnglesFromEitherProvidersProperties) {
+  // Planetary Computer: s2:mean_solar_*.
+  auto pc = property_sun_angles(Item::from_json(
+      with_properties({{"s2:mean_solar_zenith", 37.5}, {"s2:mean_solar_azimuth", 170.25}})));
+  ASSERT_TRUE(pc);
+  EXPECT_DOUBLE_EQ(pc->zenith_deg, 37.5);
+  EXPECT_DOUBLE_EQ(pc->azimuth_deg, 170.25);
+  // Earth Search: view:sun_*, an elevation (zenith = 90 - elevation).
+  auto es = property_sun_angles(Item::from_json(
+      with_properties({{"view:sun_elevation", 55.25}, {"view:sun_azimuth", 47.5}})));
+  ASSERT_TRUE(es);
+  EXPECT_DOUBLE_EQ(es->zenith_deg, 34.75);
+  EXPECT_DOUBLE_EQ(es->azimuth_deg, 47.5);
+  // Neither, half a pair, or out of range: nothing stated.
+  EXPECT_FALSE(property_sun_angles(Item::from_json(with_properties(json::object()))));
+  EXPECT_FALSE(property_sun_angles(Item::from_json(with_properties({{"view:sun_azimuth", 47.5}}))));
+  EXPECT_FALSE(property_sun_angles(Item::from_json(
+      with_properties({{"view:sun_elevation", -3.0}, {"view:sun_azimuth", 47.5}}))));
+  // A negative azimuth is the same direction within 0..360.
+  auto wrapped = property_sun_angles(Item::from_json(
+      with_properties({{"s2:mean_solar_zenith", 20.0}, {"s2:mean_solar_azimuth", -30.0}})));
+  ASSERT_TRUE(wrapped);
+  EXPECT_DOUBLE_EQ(wrapped->azimuth_deg, 330.0);
+}
+
+TEST(Provider, SunAnglesOfARealEarthSearchItem) {
+  const auto path = fixture("earth-search/search_c1_paging/001_response.json");
+  if (!fs::exists(path)) GTEST_SKIP() << "shared fixtures absent";
+  const Item item = Item::from_json(load(path)["features"][3]);
+  ASSERT_EQ(item.id, "S2B_T20EPT_20250731T131905_L2A");
+  const auto sun = property_sun_angles(item);
+  ASSERT_TRUE(sun);
+  // The values in the response: view:sun_elevation 4.164002081708503, view:sun_azimuth
+  // 39.4913942153701.
+  EXPECT_NEAR(sun->zenith_deg, 85.835997918291497, 1e-9);
+  EXPECT_NEAR(sun->azimuth_deg, 39.4913942153701, 1e-9);
+  const Asset* granule = granule_metadata_asset(item);
+  ASSERT_NE(granule, nullptr);
+  EXPECT_NE(granule->href.find("/metadata.xml"), std::string::npos) << granule->href;
+}
+
+TEST(Provider, GranuleMetadataAssetUnderEitherKey) {
+  const json pc = {{"granule-metadata", {{"href", "https://pc/MTD_TL.xml"}}}};
+  const json es = {{"granule_metadata", {{"href", "https://es/granule_metadata.xml"}}}};
+  const Item pc_item = Item::from_json(synthetic(pc, "05.10"));
+  const Item es_item = Item::from_json(synthetic(es, "05.10"));
+  ASSERT_NE(granule_metadata_asset(pc_item), nullptr);
+  EXPECT_EQ(granule_metadata_asset(pc_item)->href, "https://pc/MTD_TL.xml");
+  ASSERT_NE(granule_metadata_asset(es_item), nullptr);
+  EXPECT_EQ(granule_metadata_asset(es_item)->href, "https://es/granule_metadata.xml");
+  EXPECT_EQ(granule_metadata_asset(Item::from_json(synthetic(json::object(), "05.10"))), nullptr);
+}
+
 }  // namespace
 }  // namespace s2prep::stac
