@@ -134,6 +134,10 @@ void register_run_command(CLI::App& app, std::function<int()>& action) {
   sub->add_flag("--no-harmonize", c->no_harmonize,
                 "Keep raw digital numbers for processing baseline 04.00 and later (default: "
                 "subtract the 1000 offset so all dates share one scale)");
+  sub->add_flag("--allow-incomplete", o.allow_incomplete,
+                "Start even when the catalogue search may be incomplete (a service that gives "
+                "no next link and whose pages s2prep cannot continue): acquisitions may be "
+                "missing; without it such a run stops before reading anything (exit 1)");
   sub->add_flag("--force", o.force, "Recompute outputs that already exist and check out complete");
   sub->add_option("--jobs,-j", o.jobs, "Parallel band reads (default: 4 x cores, at most 32)");
   sub->add_option("--threads", o.inference_threads,

@@ -137,6 +137,7 @@ class Runner {
     searching.stage = "search";
     report(searching);
     auto outcome = search(o_.request, http);
+    require_complete(outcome, o_.allow_incomplete);
     prepare_out_dir();
 
     if (o_.inference_threads > 0) mask::set_inference_threads(o_.inference_threads);

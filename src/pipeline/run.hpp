@@ -35,6 +35,7 @@ struct RunOptions {
   int min_area = 0;         // pixels; 0 = off
   int context_margin = 64;  // pixels of context read around the grid for the models
   bool quicklook = false;   // PNG quicklooks, contact sheet and index.html
+  bool allow_incomplete = false;  // start even when the catalogue search may be incomplete
 };
 
 // Figures of one output (one acquisition, or one acquisition and tile in tile layout).
