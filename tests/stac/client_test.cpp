@@ -642,6 +642,9 @@ TEST(StacSearchFixtures, EarthSearchPaging) {
   EXPECT_DOUBLE_EQ(*red.offset, -0.1);
   EXPECT_EQ(*red.transform, (std::array<double, 6>{600000, 10, 0, 3300040, 0, -10}));
   EXPECT_EQ(items[19].id, "S2B_24MUA_20250731_0_L2A");
+  // The recording stops after two pages while the service counted far more: that is reported.
+  EXPECT_FALSE(result.complete);
+  EXPECT_GT(result.matched.value_or(0), 20);
 
   const auto bodies = server.bodies();
   ASSERT_EQ(bodies.size(), 3u);
