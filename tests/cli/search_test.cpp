@@ -364,6 +364,28 @@ TEST_F(SearchCli, PossiblyTruncatedSearchWarnsAndExits1) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+TEST(SearchCliRun, RunOnAPossiblyIncompleteSearchNeedsAllowIncomplete) {
+  ServedScene served;
+  // Pages of two items (the date's two tiles), no next link, no count, sortby and query
+  // ignored: nothing can show whether more exist.
+  like_planetary_computer(served.server, 2);
+  served.server.set_sort_and_query(false);
+  TempDir tmp;
+  const std::array<std::string, 2> dates{"2023-09-01", "2023-09-01"};
+  const auto refused = served.run(demo_region(), dates, tmp / "refused");
+  EXPECT_EQ(refused.exit_code, 1) << describe(refused);
+  const auto errors = error_lines(refused.err);
+  ASSERT_EQ(errors.size(), 1u) << refused.err;
+  EXPECT_TRUE(contains(errors[0], "--allow-incomplete")) << errors[0];
+  EXPECT_FALSE(fs::exists(tmp / "refused"));
+
+  const auto allowed =
+      served.run(demo_region(), dates, tmp / "allowed", {"--allow-incomplete", "--quiet"});
+  ASSERT_EQ(allowed.exit_code, 0) << describe(allowed);
+  EXPECT_TRUE(contains(allowed.err, "may be incomplete")) << allowed.err;
+  EXPECT_EQ(output_items(tmp / "allowed").size(), 1u);
+}
+
 TEST_F(SearchCli, JsonOnExit3IsOneObjectListingTheSkipped) {
   const auto r = search(wkt_box(14.5, 48.4, 14.8, 48.6), {"--json"});
   EXPECT_EQ(r.exit_code, 3) << describe(r);
