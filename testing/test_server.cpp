@@ -13,9 +13,11 @@
 #include <limits>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 #include "core/time.hpp"
 
@@ -187,7 +189,43 @@ struct SearchQuery {
   std::optional<Interval> interval;
   int limit = 10;
   std::optional<std::string> token;
+  // sortby: (field, ascending), most significant first; fields "id" and "datetime".
+  std::vector<std::pair<std::string, bool>> sortby;
+  // query extension: (property, operator, value); property "id" is the Item's id.
+  std::vector<std::tuple<std::string, std::string, json>> conditions;
 };
+
+// The query extension's comparisons. A missing property or a value of another type never
+// matches, as in a SQL comparison with NULL.
+bool satisfies(const json& item, const std::string& property, const std::string& op,
+               const json& value) {
+  json actual;
+  if (property == "id") {
+    actual = item.value("id", "");
+  } else {
+    const auto properties = item.find("properties");
+    if (properties == item.end() || !properties->is_object()) return false;
+    const auto it = properties->find(property);
+    if (it == properties->end()) return false;
+    actual = *it;
+  }
+  const bool numbers = actual.is_number() && value.is_number();
+  if (!numbers && !(actual.is_string() && value.is_string())) return op == "neq";
+  int order = 0;
+  if (numbers) {
+    const double a = actual.get<double>(), b = value.get<double>();
+    order = a < b ? -1 : (a > b ? 1 : 0);
+  } else {
+    const int c = actual.get<std::string>().compare(value.get<std::string>());
+    order = c < 0 ? -1 : (c > 0 ? 1 : 0);
+  }
+  if (op == "eq") return order == 0;
+  if (op == "neq") return order != 0;
+  if (op == "lt") return order < 0;
+  if (op == "lte") return order <= 0;
+  if (op == "gt") return order > 0;
+  return order >= 0;  // gte (the operators were checked when the query was parsed)
+}
 
 SearchQuery parse_search_body(const json& body) {
   if (!body.is_object()) throw BadRequest("the search body must be a JSON object");
@@ -223,6 +261,35 @@ SearchQuery parse_search_body(const json& body) {
   if (auto it = body.find("token"); it != body.end() && !it->is_null()) {
     if (!it->is_string()) throw BadRequest("token must be a string");
     query.token = it->get<std::string>();
+  }
+  if (auto it = body.find("sortby"); it != body.end() && !it->is_null()) {
+    if (!it->is_array()) throw BadRequest("sortby must be an array");
+    for (const auto& s : *it) {
+      if (!s.is_object() || !s.contains("field") || !s["field"].is_string()) {
+        throw BadRequest("sortby entries must be objects with a field");
+      }
+      std::string field = s["field"].get<std::string>();
+      if (field == "properties.datetime") field = "datetime";
+      if (field != "id" && field != "datetime") {
+        throw BadRequest("sortby supports the fields id and datetime only");
+      }
+      const std::string direction = s.value("direction", "asc");
+      if (direction != "asc" && direction != "desc") {
+        throw BadRequest("sortby direction must be asc or desc");
+      }
+      query.sortby.emplace_back(field, direction == "asc");
+    }
+  }
+  if (auto it = body.find("query"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) throw BadRequest("query must be an object");
+    for (const auto& [property, ops] : it->items()) {
+      if (!ops.is_object()) throw BadRequest("query." + property + " must be an object");
+      for (const auto& [op, value] : ops.items()) {
+        static const std::set<std::string> known{"eq", "neq", "lt", "lte", "gt", "gte"};
+        if (!known.count(op)) throw BadRequest("query operator " + op + " is not supported");
+        query.conditions.emplace_back(property, op, value);
+      }
+    }
   }
   return query;
 }
@@ -426,6 +493,10 @@ struct TestServer::Impl {
   int max_page_size = 100;
   bool paging_links = true;
   bool next_full_body = false;
+  bool sort_and_query = true;
+  bool number_matched = true;
+  bool context_matched = true;
+  int matched_overcount = 0;
   bool require_signing = false;
   std::optional<std::string> required_key;
   std::chrono::seconds token_lifetime{3600};
@@ -643,12 +714,19 @@ struct TestServer::Impl {
     int page_cap = 0;
     bool links_enabled = false;
     bool full_body = false;
+    bool honour_sort_and_query = true;
+    bool with_number_matched = true, with_context_matched = true;
+    int overcount = 0;
     {
       std::lock_guard lock(mutex);
       pool = items;
       page_cap = max_page_size;
       links_enabled = paging_links;
       full_body = next_full_body;
+      honour_sort_and_query = sort_and_query;
+      with_number_matched = number_matched;
+      with_context_matched = context_matched;
+      overcount = matched_overcount;
     }
     std::vector<Match> matches;
     for (const auto& item : pool) {
@@ -667,11 +745,27 @@ struct TestServer::Impl {
         if (query.interval->start && *time < *query.interval->start) continue;
         if (query.interval->end && *time > *query.interval->end) continue;
       }
+      if (honour_sort_and_query &&
+          !std::all_of(query.conditions.begin(), query.conditions.end(), [&](const auto& c) {
+            return satisfies(item, std::get<0>(c), std::get<1>(c), std::get<2>(c));
+          })) {
+        continue;
+      }
       matches.push_back({time.value_or(TimePoint{}), item.value("id", ""), &item});
     }
     std::stable_sort(matches.begin(), matches.end(), [](const Match& a, const Match& b) {
       return a.time != b.time ? a.time < b.time : a.id < b.id;
     });
+    if (honour_sort_and_query && !query.sortby.empty()) {
+      std::stable_sort(matches.begin(), matches.end(), [&](const Match& a, const Match& b) {
+        for (const auto& [field, ascending] : query.sortby) {
+          const int c = field == "id" ? a.id.compare(b.id)
+                                      : (a.time < b.time ? -1 : (a.time > b.time ? 1 : 0));
+          if (c != 0) return ascending ? c < 0 : c > 0;
+        }
+        return false;
+      });
+    }
 
     std::size_t start = 0;
     if (query.token) {
@@ -725,15 +819,15 @@ struct TestServer::Impl {
     links.push_back({{"rel", "self"}, {"type", "application/json"}, {"href", search_url}});
 
     const auto returned = static_cast<int>(end - start);
-    const auto matched = static_cast<int>(matches.size());
-    return json_reply(
-        {{"type", "FeatureCollection"},
-         {"features", features},
-         {"links", links},
-         {"numberMatched", matched},
-         {"numberReturned", returned},
-         {"context",
-          {{"limit", static_cast<int>(page)}, {"matched", matched}, {"returned", returned}}}});
+    const auto matched = static_cast<int>(matches.size()) + overcount;
+    json reply = {{"type", "FeatureCollection"},
+                  {"features", features},
+                  {"links", links},
+                  {"numberReturned", returned},
+                  {"context", {{"limit", static_cast<int>(page)}, {"returned", returned}}}};
+    if (with_number_matched) reply["numberMatched"] = matched;
+    if (with_context_matched) reply["context"]["matched"] = matched;
+    return json_reply(reply);
   }
 
   // One token serves every collection here: signing is checked, not scoped.
@@ -945,6 +1039,26 @@ void TestServer::set_max_page_size(int n) {
   std::lock_guard lock(impl_->mutex);
   impl_->max_page_size = std::max(1, n);
 }
+void TestServer::set_sort_and_query(bool honoured) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->sort_and_query = honoured;
+}
+
+void TestServer::set_number_matched(bool reported) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->number_matched = reported;
+}
+
+void TestServer::set_context_matched(bool reported) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->context_matched = reported;
+}
+
+void TestServer::set_matched_overcount(int extra) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->matched_overcount = extra;
+}
+
 void TestServer::set_paging_links(bool enabled) {
   std::lock_guard lock(impl_->mutex);
   impl_->paging_links = enabled;

@@ -3,7 +3,8 @@
 // the three services s2prep talks to:
 //   /stac            STAC API landing page; POST /stac/search (and GET with query parameters)
 //                    over a pool of Items: collections, bbox / intersects and datetime filters,
-//                    limit, paging by a `token` carried in the `next` link's POST body.
+//                    limit, sortby, the query extension, paging by a `token` carried in the
+//                    `next` link's POST body.
 //   /token/<coll>    SAS token service: {"msft:expiry": ..., "token": "..."}; checks
 //                    Ocp-Apim-Subscription-Key when a key is required.
 //   /blob/<path>     static files under a root folder, with HTTP Range (single and multiple
@@ -14,7 +15,8 @@
 // Spatial filtering compares bounding boxes only: `bbox` against each Item's bbox, and for
 // `intersects` the bbox of the given geometry. That returns a superset of the exact
 // intersection, as a real service may too; clients must do their own exact geometry work.
-// Search results are sorted by datetime, then id, so paging is deterministic.
+// Search results are sorted by datetime, then id (unless sortby says otherwise), so paging is
+// deterministic.
 
 #include <chrono>
 #include <cstdint>
@@ -102,6 +104,16 @@ class TestServer {
   // recorded Planetary Computer pages in ../shared/fixtures/planetary-computer/
   // search_paging_naip are.
   void set_next_link_full_body(bool full_body);
+  // sortby (fields id and datetime, asc or desc) and the query extension (property "id" or any
+  // Item property, operators eq neq lt lte gt gte) are honoured by default; when false both are
+  // ignored, as by a service without those extensions.
+  void set_sort_and_query(bool honoured);
+  // Whether responses carry `numberMatched` and `context.matched` (default both; Planetary
+  // Computer sends neither), and a count added to both (to model a count that overstates what
+  // can be fetched).
+  void set_number_matched(bool reported);
+  void set_context_matched(bool reported);
+  void set_matched_overcount(int extra);
   int item_count() const;
 
   // --- Token service and signing ---

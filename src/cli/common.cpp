@@ -57,6 +57,11 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
       app.add_option("--max-tiles-per-time", o.max_tiles_per_time_value,
                      "Maximum number of tiles used to cover the region at one acquisition "
                      "(default unlimited)");
+  app.add_option_function<double>(
+         "--max-cloud-cover", [&r](const double& percent) { r.max_cloud_cover = percent; },
+         "Skip items whose eo:cloud_cover exceeds this percentage (0-100), and acquisitions "
+         "whose items all exceed it (default: no limit)")
+      ->check(CLI::Range(0.0, 100.0));
 }
 
 void apply_common_options(const CommonOptions& o, pipeline::WorkflowParams& params) {

@@ -21,8 +21,8 @@ struct CommonOptions {
 };
 
 // Adds --geometry, --start, --end, --stac-url, --token-url, --collection, --pc-key,
-// --min-tile-cover, --max-tiles-per-time to `app`, with defaults from the environment
-// (S2PREP_STAC_URL, S2PREP_TOKEN_URL, PC_SDK_SUBSCRIPTION_KEY).
+// --min-tile-cover, --max-tiles-per-time, --max-cloud-cover to `app`, with defaults from the
+// environment (S2PREP_STAC_URL, S2PREP_TOKEN_URL, PC_SDK_SUBSCRIPTION_KEY).
 void add_common_options(CLI::App& app, CommonOptions& options);
 
 // Copies the flags the user gave over `params` (command line wins over a parameters file) and
@@ -33,6 +33,10 @@ void apply_common_options(const CommonOptions& options, pipeline::WorkflowParams
 // stderr.
 // `json_lines`: --log-json, the error is one JSON object like the log lines.
 int run_guarded(const std::function<int()>& body, bool json_lines);
+
+// After a command-line error: when `search --json` was asked for, prints the one JSON object
+// of a failed search (with `message` as its error) on stdout and returns true.
+bool print_search_parse_error(const CLI::App& app, const std::string& message);
 
 // Registration of each subcommand (one file each).
 void register_search_command(CLI::App& app, std::function<int()>& action);

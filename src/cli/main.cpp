@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);  // --help, --version
   } catch (const CLI::ParseError& e) {
+    print_search_parse_error(app, e.what());
     app.exit(e);
     return 2;  // INTERFACE.md: 2 = bad arguments
   }

@@ -139,7 +139,15 @@ void register_run_command(CLI::App& app, std::function<int()>& action) {
   sub->add_flag("--no-harmonize", c->no_harmonize,
                 "Keep raw digital numbers for processing baseline 04.00 and later (default: "
                 "subtract the 1000 offset so all dates share one scale)");
+  sub->add_flag("--allow-incomplete", o.allow_incomplete,
+                "Start even when the catalogue search may be incomplete (a service that gives "
+                "no next link and whose pages s2prep cannot continue): acquisitions may be "
+                "missing; without it such a run stops before reading anything (exit 1)");
   sub->add_flag("--force", o.force, "Recompute outputs that already exist and check out complete");
+  sub->add_flag("--per-feature", o.per_feature,
+                "One grid and one set of outputs per feature of --geometry (a FeatureCollection "
+                "or a multi-feature vector file), each in a sub-folder of --out named from the "
+                "feature's id, else its name, else its position");
   sub->add_flag("--replace-request", o.replace_request,
                 "The --out folder holds the outputs of another request (region, catalogue, "
                 "layout or grid): remove them and write this request's (without this flag such "

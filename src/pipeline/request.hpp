@@ -27,6 +27,7 @@ struct Request {
   std::string end;       // --end
   Services services;
   WorkflowParams params;
+  std::optional<double> max_cloud_cover;  // --max-cloud-cover: percent in [0, 100]
 };
 
 }  // namespace s2prep::pipeline

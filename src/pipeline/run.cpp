@@ -126,12 +126,17 @@ class Runner {
       check_memory(*shared_grid, ingest::context_grid(*shared_grid, o_.context_margin), 1,
                    o_.memory_limit_bytes);
     }
-    folder_.emplace(o_.out_dir, folder_identity(region, shared_grid), o_.replace_request);
+    // A folder that does not exist yet is created only once there is something to write, so a
+    // search that finds nothing leaves nothing behind.
+    const FolderIdentity identity = folder_identity(region, shared_grid);
+    std::error_code ec;
+    if (fs::exists(o_.out_dir, ec)) folder_.emplace(o_.out_dir, identity, o_.replace_request);
 
     Progress searching;
     searching.stage = "search";
     report(searching);
     auto outcome = search(o_.request, http);
+    require_complete(outcome, o_.allow_incomplete);
 
     if (o_.inference_threads > 0) mask::set_inference_threads(o_.inference_threads);
     LoadedModel cloud = load(params.cloud_model, mask::ModelKind::cloud);
@@ -159,6 +164,7 @@ class Runner {
       check_memory(unit.grid, ingest::context_grid(unit.grid, o_.context_margin),
                    static_cast<int>(unit.items.size()), o_.memory_limit_bytes);
     }
+    if (!folder_) folder_.emplace(o_.out_dir, identity, o_.replace_request);
     folder_->claim();
     write_run_json_started(outcome.region);
     RunReport result;
@@ -613,7 +619,50 @@ class Runner {
 }  // namespace
 
 RunReport run(const RunOptions& options, const ProgressCallback& progress) {
-  return Runner(options, progress).run();
+  if (!options.per_feature) return Runner(options, progress).run();
+  // One grid and one output folder per feature: separate fields get their own small grids
+  // instead of one bounding box that is mostly empty.
+  const auto features = geo::parse_features(options.request.geometry);
+  RunReport all;
+  all.items_json = options.out_dir;
+  std::size_t without_outputs = 0;
+  for (const auto& feature : features) {
+    RunOptions one = options;
+    one.per_feature = false;
+    one.request.geometry = feature.region.lonlat().to_wkt();
+    one.out_dir = options.out_dir / feature.name;
+    spdlog::info("Feature {}: outputs in {}", feature.name, one.out_dir.string());
+    RunReport report;
+    try {
+      report = Runner(one, progress).run();
+    } catch (const NothingFoundError& e) {
+      // One field without usable imagery must not cost the others theirs.
+      spdlog::warn("Feature {}: {}", feature.name, e.what());
+      all.skipped.push_back({{"feature", feature.name}, {"reason", e.what()}});
+      ++without_outputs;
+      continue;
+    }
+    for (auto& o : report.outputs) {
+      o.name = feature.name + "/" + o.name;
+      all.outputs.push_back(std::move(o));
+    }
+    for (auto& s : report.skipped) {
+      s["feature"] = feature.name;
+      all.skipped.push_back(std::move(s));
+    }
+    for (auto& n : report.notices) {
+      if (std::find(all.notices.begin(), all.notices.end(), n) == all.notices.end()) {
+        all.notices.push_back(std::move(n));
+      }
+    }
+  }
+  if (without_outputs == features.size()) {
+    throw NothingFoundError(fmt::format(
+        "None of the {} features of the geometry can be covered by an acquisition in the time "
+        "range; widen the time range or lower --min-tile-cover.",
+        features.size()));
+  }
+  return all;
 }
 
 }  // namespace s2prep::pipeline

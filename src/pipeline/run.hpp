@@ -39,8 +39,12 @@ struct RunOptions {
   // A folder holding the outputs of another request (region, catalogue, layout, grid) is
   // refused; with this set, that request's outputs are removed and the folder taken over.
   bool replace_request = false;
+  // One grid and one set of outputs per feature of the geometry, each in a sub-folder of
+  // out_dir named from the feature's id, else its name, else its position.
+  bool per_feature = false;
   // Memory one output unit may need; 0: the machine's (or cgroup's) memory.
   std::uint64_t memory_limit_bytes = 0;
+  bool allow_incomplete = false;  // start even when the catalogue search may be incomplete
 };
 
 // Figures of one output (one acquisition, or one acquisition and tile in tile layout).

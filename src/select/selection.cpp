@@ -254,8 +254,19 @@ Selection select_acquisitions(const geo::Region& region, std::vector<stac::Item>
       selection.skipped.push_back({datetime, group.front().datetime_text, ids, std::move(reason)});
     };
 
+    auto too_cloudy = [&](const stac::Item& item) {
+      return options.max_cloud_cover && item.cloud_cover &&
+             *item.cloud_cover > *options.max_cloud_cover;
+    };
+    if (std::all_of(group.begin(), group.end(), too_cloudy)) {
+      skip(fmt::format("all its {} items have eo:cloud_cover above max_cloud_cover {}",
+                       group.size(), *options.max_cloud_cover));
+      continue;
+    }
+
     std::vector<Candidate> candidates;
     for (const auto& item : group) {
+      if (too_cloudy(item)) continue;
       const auto footprint = footprint_of(item);
       if (!footprint || !may_reach(*footprint, region)) continue;
       geo::Geometry part = part_of(item, *footprint, region, footprints);

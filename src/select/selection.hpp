@@ -23,6 +23,9 @@ inline constexpr int kMaxExactCandidates = 16;
 struct SelectionOptions {
   double min_tile_cover = 0.99;           // in (0, 1]
   std::optional<int> max_tiles_per_time;  // >= 1; none = unlimited
+  // Percent in [0, 100]: items whose eo:cloud_cover exceeds it are not used (items without one
+  // are), and an acquisition whose items all exceed it is skipped with that reason.
+  std::optional<double> max_cloud_cover;
 };
 
 struct Acquisition {

@@ -109,14 +109,18 @@ void expect_interface_json(const json& j) {
   ASSERT_TRUE(j.is_object());
   std::set<std::string> keys;
   for (const auto& [k, v] : j.items()) keys.insert(k);
-  EXPECT_EQ(keys, (std::set<std::string>{"acquisitions", "skipped"}));
+  EXPECT_EQ(keys, (std::set<std::string>{"acquisitions", "skipped", "complete", "warnings"}));
+  ASSERT_TRUE(j.at("complete").is_boolean());
+  ASSERT_TRUE(j.at("warnings").is_array());
+  EXPECT_EQ(j.at("complete").get<bool>(), j.at("warnings").empty());
   ASSERT_TRUE(j.at("acquisitions").is_array());
   ASSERT_TRUE(j.at("skipped").is_array());
   std::string previous;
   for (const auto& a : j.at("acquisitions")) {
     std::set<std::string> ak;
     for (const auto& [k, v] : a.items()) ak.insert(k);
-    EXPECT_EQ(ak, (std::set<std::string>{"datetime", "items", "tiles", "coverage"}));
+    EXPECT_EQ(ak, (std::set<std::string>{"datetime", "items", "tiles", "coverage", "cloud_cover"}));
+    EXPECT_TRUE(a.at("cloud_cover").is_number() || a.at("cloud_cover").is_null());
     ASSERT_TRUE(a.at("datetime").is_string());
     const auto dt = a.at("datetime").get<std::string>();
     EXPECT_TRUE(parse_time(dt).has_value()) << dt;
@@ -287,6 +291,191 @@ TEST_F(SearchCli, NothingFoundIsExit3) {
       s2prep({"search", "--geometry", wkt_box(12.4, 48.4, 12.6, 48.6), "--start", "2024-01-01",
               "--end", "2024-02-01", "--stac-url", server_.stac_url(), "--json"});
   EXPECT_EQ(later.exit_code, 3) << describe(later);
+}
+
+// Planetary Computer since January 2026: no next link, no count, pages capped below the limit.
+void like_planetary_computer(TestServer& server, int page_cap) {
+  server.set_paging_links(false);
+  server.set_number_matched(false);
+  server.set_context_matched(false);
+  server.set_max_page_size(page_cap);
+}
+
+// 13 acquisitions of tile 33UUP, June 1 to 13.
+void add_thirteen_dates(TestServer& server) {
+  server.clear_items();
+  for (int day = 1; day <= 13; ++day) {
+    char datetime[40], compact[20];
+    std::snprintf(datetime, sizeof datetime, "2023-06-%02dT10:05:59.024Z", day);
+    std::snprintf(compact, sizeof compact, "202306%02dT100559", day);
+    server.add_item(make_item(Acq{datetime, compact, {"33UUP"}}, kTiles[1], 2.0 * day));
+  }
+}
+
+TEST_F(SearchCli, ThirteenDatesWithoutNextLinksAndPagesOfFive) {
+  add_thirteen_dates(server_);
+  like_planetary_computer(server_, 5);
+  const auto r = search(wkt_box(12.4, 48.4, 12.6, 48.6), {"--json"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const json j = json::parse(r.out);
+  expect_interface_json(j);
+  EXPECT_EQ(j["acquisitions"].size(), 13u) << j.dump(1);
+  EXPECT_EQ(j["complete"], true);
+  EXPECT_EQ(j["acquisitions"][12]["datetime"], "2023-06-13T10:05:59.024000Z");
+  EXPECT_GE(server_.request_count("/stac/search"), 3);  // 13 items at 5 a page
+
+  const auto table = search(wkt_box(12.4, 48.4, 12.6, 48.6));
+  ASSERT_EQ(table.exit_code, 0) << describe(table);
+  EXPECT_TRUE(contains(table.out, "13 acquisitions selected")) << table.out;
+  EXPECT_FALSE(contains(table.out, "WARNING")) << table.out;
+}
+
+TEST_F(SearchCli, PossiblyTruncatedSearchWarnsAndExits1) {
+  add_thirteen_dates(server_);
+  like_planetary_computer(server_, 5);
+  // A service that ignores sortby and query, whose pages look sorted by id: nothing can prove
+  // that the first page was all there is.
+  server_.set_sort_and_query(false);
+  const auto r = search(wkt_box(12.4, 48.4, 12.6, 48.6), {"--json"});
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["complete"], false);
+  ASSERT_FALSE(j["warnings"].empty());
+  EXPECT_TRUE(contains(j["warnings"][0].get<std::string>(), "incomplete")) << j["warnings"];
+  EXPECT_TRUE(j["error"].is_string());
+  EXPECT_EQ(j["acquisitions"].size(), 5u);  // what was found is still listed
+  EXPECT_EQ(error_lines(r.err).size(), 1u) << r.err;
+
+  const auto table = search(wkt_box(12.4, 48.4, 12.6, 48.6));
+  EXPECT_EQ(table.exit_code, 1) << describe(table);
+  EXPECT_TRUE(contains(table.out, "INCOMPLETE")) << table.out;
+  EXPECT_TRUE(contains(table.out, "5 acquisitions selected")) << table.out;
+
+  // run refuses to start on it, before creating anything.
+  TempDir tmp;
+  const fs::path out = tmp.path() / "out";
+  const auto run = s2prep({"run", "--geometry", wkt_box(12.4, 48.4, 12.6, 48.6), "--start",
+                           "2023-06-01", "--end", "2023-06-30", "--stac-url", server_.stac_url(),
+                           "--token-url", "none", "--out", out.string()});
+  EXPECT_EQ(run.exit_code, 1) << describe(run);
+  const auto errors = error_lines(run.err);
+  ASSERT_EQ(errors.size(), 1u) << run.err;
+  EXPECT_TRUE(contains(errors[0], "--allow-incomplete")) << errors[0];
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(SearchCliRun, RunOnAPossiblyIncompleteSearchNeedsAllowIncomplete) {
+  ServedScene served;
+  // Pages of two items (the date's two tiles), no next link, no count, sortby and query
+  // ignored: nothing can show whether more exist.
+  like_planetary_computer(served.server, 2);
+  served.server.set_sort_and_query(false);
+  TempDir tmp;
+  const std::array<std::string, 2> dates{"2023-09-01", "2023-09-01"};
+  const auto refused = served.run(demo_region(), dates, tmp / "refused");
+  EXPECT_EQ(refused.exit_code, 1) << describe(refused);
+  const auto errors = error_lines(refused.err);
+  ASSERT_EQ(errors.size(), 1u) << refused.err;
+  EXPECT_TRUE(contains(errors[0], "--allow-incomplete")) << errors[0];
+  EXPECT_FALSE(fs::exists(tmp / "refused"));
+
+  const auto allowed =
+      served.run(demo_region(), dates, tmp / "allowed", {"--allow-incomplete", "--quiet"});
+  ASSERT_EQ(allowed.exit_code, 0) << describe(allowed);
+  EXPECT_TRUE(contains(allowed.err, "may be incomplete")) << allowed.err;
+  EXPECT_EQ(output_items(tmp / "allowed").size(), 1u);
+}
+
+TEST_F(SearchCli, JsonOnExit3IsOneObjectListingTheSkipped) {
+  const auto r = search(wkt_box(14.5, 48.4, 14.8, 48.6), {"--json"});
+  EXPECT_EQ(r.exit_code, 3) << describe(r);
+  const json j = json::parse(r.out);  // exactly one document
+  expect_interface_json(j);
+  EXPECT_TRUE(j["acquisitions"].empty());
+  EXPECT_EQ(j["skipped"].size(), 3u);
+  EXPECT_EQ(j["complete"], true);
+  EXPECT_FALSE(j.contains("error"));
+  EXPECT_EQ(error_lines(r.err).size(), 1u) << r.err;
+
+  const auto nothing = search(wkt_box(30.0, 48.4, 30.2, 48.6), {"--json"});
+  EXPECT_EQ(nothing.exit_code, 3) << describe(nothing);
+  const json none = json::parse(nothing.out);
+  expect_interface_json(none);
+  EXPECT_TRUE(none["acquisitions"].empty());
+  EXPECT_TRUE(none["skipped"].empty());
+}
+
+TEST_F(SearchCli, JsonOnErrorsIsOneObjectWithTheError) {
+  const std::vector<std::vector<std::string>> cases{
+      {"search", "--geometry", "POLYGON((1 2, 3", "--start", "2023-06-01", "--end", "2023-06-30",
+       "--stac-url", server_.stac_url(), "--json"},  // bad geometry: exit 2
+      {"search", "--geometry", wkt_box(12.4, 48.4, 12.6, 48.6), "--end", "2023-06-30", "--stac-url",
+       server_.stac_url(), "--json"},  // --start missing: exit 2
+      {"search", "--geometry", wkt_box(12.4, 48.4, 12.6, 48.6), "--start", "2023-06-01", "--end",
+       "2023-06-30", "--stac-url", server_.stac_url(), "--max-cloud-cover", "150", "--json"}};
+  for (const auto& args : cases) {
+    const auto r = s2prep(args);
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    const json j = json::parse(r.out);
+    ASSERT_TRUE(j.is_object());
+    EXPECT_TRUE(j["error"].is_string()) << j;
+    EXPECT_FALSE(j["error"].get<std::string>().empty());
+    EXPECT_TRUE(j["acquisitions"].empty());
+    EXPECT_EQ(j["complete"], false);
+  }
+  server_.inject("/stac/search", Fault::http_status(503, 0, 100));
+  const auto failed = search(wkt_box(12.4, 48.4, 12.6, 48.6), {"--json"});
+  EXPECT_EQ(failed.exit_code, 1) << describe(failed);
+  const json j = json::parse(failed.out);
+  EXPECT_TRUE(contains(j["error"].get<std::string>(), "503")) << j;
+}
+
+TEST_F(SearchCli, MaxCloudCover) {
+  // Over 33UUP alone the acquisitions use one item each, with eo:cloud_cover 26 (June 1),
+  // 47 (June 6) and 5 (June 11) (SetUp's counter: 5, then +7 per item added).
+  const std::string region = wkt_box(12.4, 48.4, 12.6, 48.6);
+  const auto all = search(region, {"--json"});
+  ASSERT_EQ(all.exit_code, 0) << describe(all);
+  const json a = json::parse(all.out);
+  ASSERT_EQ(a["acquisitions"].size(), 3u);
+  EXPECT_DOUBLE_EQ(a["acquisitions"][0]["cloud_cover"].get<double>(), 26.0);
+  EXPECT_DOUBLE_EQ(a["acquisitions"][1]["cloud_cover"].get<double>(), 47.0);
+  EXPECT_DOUBLE_EQ(a["acquisitions"][2]["cloud_cover"].get<double>(), 5.0);
+
+  // The service filters: the June 6 acquisition is not even returned.
+  const auto filtered = search(region, {"--json", "--max-cloud-cover", "30"});
+  ASSERT_EQ(filtered.exit_code, 0) << describe(filtered);
+  const json f = json::parse(filtered.out);
+  expect_interface_json(f);
+  ASSERT_EQ(f["acquisitions"].size(), 2u);
+  EXPECT_EQ(f["acquisitions"][0]["datetime"], "2023-06-01T10:05:59.024000Z");
+  EXPECT_EQ(f["acquisitions"][1]["datetime"], "2023-06-11T10:15:59.024000Z");
+  for (const auto& r : server_.requests()) {
+    if (r.path != "/stac/search") continue;
+    const json body = json::parse(r.body);
+    if (body.contains("query") && body["query"].contains("eo:cloud_cover")) {
+      EXPECT_EQ(body["query"]["eo:cloud_cover"], json({{"lte", 30.0}}));
+    }
+  }
+
+  // A service that ignores the query: s2prep skips the acquisition itself, saying why.
+  server_.set_sort_and_query(false);
+  const auto local = search(region, {"--json", "--max-cloud-cover", "30"});
+  ASSERT_EQ(local.exit_code, 0) << describe(local);
+  const json l = json::parse(local.out);
+  expect_interface_json(l);
+  ASSERT_EQ(l["acquisitions"].size(), 2u);
+  ASSERT_EQ(l["skipped"].size(), 1u);
+  EXPECT_EQ(l["skipped"][0]["datetime"], "2023-06-06T10:10:31.024000Z");
+  EXPECT_TRUE(contains(l["skipped"][0]["reason"].get<std::string>(), "eo:cloud_cover"))
+      << l["skipped"][0];
+  EXPECT_TRUE(contains(l["skipped"][0]["reason"].get<std::string>(), "30")) << l["skipped"][0];
+
+  // Nothing clear enough: exit 3, the skipped listed.
+  const auto none = search(region, {"--json", "--max-cloud-cover", "1"});
+  EXPECT_EQ(none.exit_code, 3) << describe(none);
+  EXPECT_EQ(json::parse(none.out)["skipped"].size(), 3u);
+  EXPECT_TRUE(contains(error_lines(none.err).at(0), "--max-cloud-cover")) << none.err;
 }
 
 TEST_F(SearchCli, StacUrlFromTheEnvironment) {

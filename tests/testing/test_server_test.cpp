@@ -250,6 +250,96 @@ TEST(TestServer, DatetimeFilterIsInclusiveWithOpenEnds) {
   EXPECT_EQ(ids_of(page).size(), 2u);
 }
 
+// add_daily_items gives day d+1 the id item-(7d mod 25): the orders below are worked out by
+// hand from that.
+TEST(TestServer, SortbyIdAscendingAndDescending) {
+  TestServer server;
+  add_daily_items(server, 5);  // days 1..5: item-0 item-2 item-4 item-1 item-3
+  httplib::Client client(server.base_url());
+  const json plain = post_search(client, {{"limit", 10}});
+  EXPECT_EQ(ids_of(plain),
+            (std::vector<std::string>{"item-0", "item-2", "item-4", "item-1", "item-3"}));
+  const json up = post_search(client, {{"limit", 10}, {"sortby", {{{"field", "id"}}}}});
+  EXPECT_EQ(ids_of(up),
+            (std::vector<std::string>{"item-0", "item-1", "item-2", "item-3", "item-4"}));
+  const json down =
+      post_search(client, {{"limit", 10}, {"sortby", {{{"field", "id"}, {"direction", "desc"}}}}});
+  EXPECT_EQ(ids_of(down),
+            (std::vector<std::string>{"item-4", "item-3", "item-2", "item-1", "item-0"}));
+  const json newest = post_search(
+      client,
+      {{"limit", 2}, {"sortby", {{{"field", "properties.datetime"}, {"direction", "desc"}}}}});
+  EXPECT_EQ(ids_of(newest), (std::vector<std::string>{"item-3", "item-1"}));
+
+  // Paging by token follows the sorted order.
+  server.set_max_page_size(2);
+  const json body = {{"limit", 10}, {"sortby", {{{"field", "id"}}}}};
+  json page = post_search(client, body);
+  std::vector<std::string> all = ids_of(page);
+  while (const json* next = find_link(page, "next")) {
+    json following = body;
+    following.update(next->at("body"));
+    page = post_search(client, following);
+    for (const auto& id : ids_of(page)) all.push_back(id);
+  }
+  EXPECT_EQ(all, (std::vector<std::string>{"item-0", "item-1", "item-2", "item-3", "item-4"}));
+}
+
+TEST(TestServer, QueryOnIdAndCloudCover) {
+  TestServer server;
+  for (int i = 0; i < 6; ++i) {
+    json item = make_item("item-" + std::to_string(i), "2023-06-01T10:00:00Z", 10.0, 50.0);
+    item["properties"]["eo:cloud_cover"] = 20.0 * i;  // 0 20 40 60 80 100
+    server.add_item(item);
+  }
+  server.add_item(make_item("no-cloud-cover", "2023-06-02T10:00:00Z", 10.0, 50.0));
+  httplib::Client client(server.base_url());
+  auto ids = [&](const json& query) {
+    const auto v = ids_of(post_search(client, {{"limit", 100}, {"query", query}}));
+    return std::set<std::string>(v.begin(), v.end());
+  };
+  using Set = std::set<std::string>;
+  // Ids compare as strings: "no-cloud-cover" sorts after "item-3".
+  EXPECT_EQ(ids({{"id", {{"gt", "item-3"}}}}), (Set{"item-4", "item-5", "no-cloud-cover"}));
+  EXPECT_EQ(ids({{"id", {{"gte", "item-3"}, {"lt", "item-5"}}}}), (Set{"item-3", "item-4"}));
+  EXPECT_EQ(ids({{"id", {{"lte", "item-1"}}}}), (Set{"item-0", "item-1"}));
+  EXPECT_EQ(ids({{"eo:cloud_cover", {{"lte", 40}}}}), (Set{"item-0", "item-1", "item-2"}));
+  EXPECT_EQ(ids({{"eo:cloud_cover", {{"lt", 40}}}}), (Set{"item-0", "item-1"}));
+  EXPECT_EQ(ids({{"eo:cloud_cover", {{"gt", 60}}}}), (Set{"item-4", "item-5"}));
+  EXPECT_EQ(ids({{"eo:cloud_cover", {{"gte", 60}}}, {"id", {{"lt", "item-5"}}}}),
+            (Set{"item-3", "item-4"}));
+  auto bad = client.Post("/stac/search", R"({"query": {"id": {"like": "x"}}})", "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+
+  // A service without the extensions: everything, in its own order.
+  server.set_sort_and_query(false);
+  EXPECT_EQ(ids({{"id", {{"gt", "item-3"}}}}).size(), 7u);
+  const json unsorted =
+      post_search(client, {{"limit", 10}, {"sortby", {{{"field", "id"}, {"direction", "desc"}}}}});
+  EXPECT_EQ(ids_of(unsorted).front(), "item-0");
+}
+
+TEST(TestServer, MatchedCountsCanBeLeftOutOrOverstated) {
+  TestServer server;
+  add_daily_items(server, 5);
+  httplib::Client client(server.base_url());
+  json page = post_search(client, {{"limit", 2}});
+  EXPECT_EQ(page.at("numberMatched"), 5);
+  EXPECT_EQ(page.at("context").at("matched"), 5);
+  server.set_number_matched(false);
+  page = post_search(client, {{"limit", 2}});
+  EXPECT_FALSE(page.contains("numberMatched"));
+  EXPECT_EQ(page.at("context").at("matched"), 5);
+  server.set_matched_overcount(3);
+  server.set_context_matched(false);
+  server.set_number_matched(true);
+  page = post_search(client, {{"limit", 2}});
+  EXPECT_EQ(page.at("numberMatched"), 8);
+  EXPECT_FALSE(page.at("context").contains("matched"));
+  EXPECT_EQ(page.at("context").at("returned"), 2);
+}
+
 TEST(TestServer, BadSearchRequestsAnswer400WithJson) {
   TestServer server;
   add_daily_items(server, 3);
@@ -257,7 +347,8 @@ TEST(TestServer, BadSearchRequestsAnswer400WithJson) {
   for (const std::string body :
        {"{not json", "[1,2]", R"({"bbox": [1, 2, 3]})", R"({"datetime": "yesterday"})",
         R"({"limit": 0})", R"({"collections": "sentinel-2-l2a"})", R"({"token": "next:bogus"})",
-        R"({"intersects": {"type": "Polygon"}})"}) {
+        R"({"intersects": {"type": "Polygon"}})", R"({"sortby": [{"field": "eo:cloud_cover"}]})",
+        R"({"sortby": [{"field": "id", "direction": "up"}]})", R"({"query": [1]})"}) {
     auto res = client.Post("/stac/search", body, "application/json");
     ASSERT_TRUE(res) << body;
     EXPECT_EQ(res->status, 400) << body;
