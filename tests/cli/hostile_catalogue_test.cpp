@@ -32,7 +32,9 @@ struct HostileCatalogue {
     json hostile = features.front();
     change(hostile);
     features.push_back(hostile);
-    page = {{"type", "FeatureCollection"}, {"features", features}};
+    // The count tells the client the page is the whole answer.
+    page = {
+        {"type", "FeatureCollection"}, {"features", features}, {"numberMatched", features.size()}};
   }
   RunResult run(const fs::path& out, std::vector<std::string> extra = {}) const {
     std::vector<std::string> a{
