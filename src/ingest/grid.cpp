@@ -151,8 +151,12 @@ Grid item_tile_grid(const stac::Item& item,
   const std::string key = default_asset_key(item, "B02");
   const auto asset = item.assets.find(key);
   std::string href;
-  if (asset != item.assets.end())
-    href = sign ? sign(asset->second.href, false) : asset->second.href;
+  if (asset != item.assets.end()) {
+    const stac::Asset& a = asset->second;
+    // Signed only when the file must be opened: most items declare the grid.
+    const bool declared = (a.epsg || item.epsg) && a.transform && a.shape;
+    href = sign && !declared ? sign(a.href, false) : a.href;
+  }
   return asset_grid(item, key, href);  // names the item and asset when there is none
 }
 
