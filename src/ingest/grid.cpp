@@ -10,6 +10,7 @@
 
 #include "core/errors.hpp"
 #include "geo/geometry.hpp"
+#include "ingest/acquisition_reader.hpp"
 #include "ingest/gdal_env.hpp"
 
 namespace s2prep::ingest {
@@ -145,6 +146,20 @@ Grid asset_grid(const stac::Item& item, const std::string& asset_key, const std:
   return g;
 }
 
+Grid item_tile_grid(const stac::Item& item,
+                    const std::function<std::string(const std::string&, bool)>& sign) {
+  const std::string key = default_asset_key(item, "B02");
+  const auto asset = item.assets.find(key);
+  std::string href;
+  if (asset != item.assets.end()) {
+    const stac::Asset& a = asset->second;
+    // Signed only when the file must be opened: most items declare the grid.
+    const bool declared = (a.epsg || item.epsg) && a.transform && a.shape;
+    href = sign && !declared ? sign(a.href, false) : a.href;
+  }
+  return asset_grid(item, key, href);  // names the item and asset when there is none
+}
+
 Grid crop_to_bounds(const Grid& tile, const std::array<double, 4>& b, const std::string& what) {
   const double res_x = tile.transform[1], res_y = -tile.transform[5];
   const double c0 = std::floor((b[0] - tile.transform[0]) / res_x + kSnapTolerance);
@@ -164,13 +179,85 @@ Grid crop_to_region(const Grid& tile, const geo::Region& region, const std::stri
   return crop_to_bounds(tile, projected_bounds(region.lonlat().to_geojson(), tile.epsg), what);
 }
 
+namespace {
+
+// One axis of the context: [lo, hi) in output pixels, output = [0, size), imagery = [e0, e1).
+std::pair<int, int> context_axis(int size, int e0, int e1, int margin, int min_size) {
+  int lo = std::min(0, std::max(-margin, e0));
+  int hi = std::max(size, std::min(size + margin, e1));
+  const int need = min_size - (hi - lo);
+  if (need <= 0) return {lo, hi};
+  // Half to each side (the odd one to the right / bottom); what one side has no imagery for
+  // goes to the other; what neither has goes half and half beyond the imagery.
+  const int room_lo = std::max(0, lo - e0), room_hi = std::max(0, e1 - hi);
+  int take_lo = std::min(room_lo, need / 2);
+  const int take_hi = std::min(room_hi, need - take_lo);
+  take_lo = std::min(room_lo, need - take_hi);
+  lo -= take_lo;
+  hi += take_hi;
+  const int rest = need - take_lo - take_hi;
+  lo -= rest / 2;
+  hi += rest - rest / 2;
+  return {lo, hi};
+}
+
+// Imagery edges far outside any grid (no limit), kept within int range.
+constexpr int kNoLimit = 1 << 29;
+
+int clamp_to_int(double v) { return static_cast<int>(std::clamp<double>(v, -kNoLimit, kNoLimit)); }
+
+}  // namespace
+
 Grid context_grid(const Grid& output, int margin, int min_size) {
-  const int width = std::max(output.width + 2 * margin, min_size);
-  const int height = std::max(output.height + 2 * margin, min_size);
-  // Extra pixels beyond the margin go half to each side (the odd one to the right / bottom).
-  const int left = (width - output.width) / 2;
-  const int top = (height - output.height) / 2;
-  return output.sub_grid(Window{-left, -top, width, height});
+  const double inf = std::numeric_limits<double>::infinity();
+  return context_grid(output, {-inf, -inf, inf, inf}, margin, min_size);
+}
+
+Grid context_grid(const Grid& output, const std::array<double, 4>& imagery, int margin,
+                  int min_size) {
+  const double res_x = output.transform[1], res_y = -output.transform[5];
+  // The imagery in output pixels, snapped outward: a partly covered pixel has imagery.
+  const int c0 =
+      clamp_to_int(std::floor((imagery[0] - output.transform[0]) / res_x + kSnapTolerance));
+  const int c1 =
+      clamp_to_int(std::ceil((imagery[2] - output.transform[0]) / res_x - kSnapTolerance));
+  const int r0 =
+      clamp_to_int(std::floor((output.transform[3] - imagery[3]) / res_y + kSnapTolerance));
+  const int r1 =
+      clamp_to_int(std::ceil((output.transform[3] - imagery[1]) / res_y - kSnapTolerance));
+  const auto [left, right] = context_axis(output.width, c0, c1, margin, min_size);
+  const auto [top, bottom] = context_axis(output.height, r0, r1, margin, min_size);
+  return output.sub_grid(Window{left, top, right - left, bottom - top});
+}
+
+std::array<double, 4> imagery_bounds(const std::vector<Grid>& tiles, int epsg) {
+  const double inf = std::numeric_limits<double>::infinity();
+  std::array<double, 4> b{inf, inf, -inf, -inf};
+  auto add = [&](double x, double y) {
+    b = {std::min(b[0], x), std::min(b[1], y), std::max(b[2], x), std::max(b[3], y)};
+  };
+  for (const Grid& t : tiles) {
+    if (t.epsg == epsg) {
+      add(t.min_x(), t.min_y());
+      add(t.max_x(), t.max_y());
+      continue;
+    }
+    const geo::Transformer to_crs(t.crs(), "EPSG:" + std::to_string(epsg));
+    // 100 steps per edge: about 1 km on a real tile, where the bulge of a projected edge is far
+    // below a millimetre.
+    constexpr int kSteps = 100;
+    for (int i = 0; i <= kSteps; ++i) {
+      const double f = double(i) / kSteps;
+      const double x = t.min_x() + f * (t.max_x() - t.min_x());
+      const double y = t.min_y() + f * (t.max_y() - t.min_y());
+      for (const auto& [px, py] : {std::pair{x, t.min_y()}, std::pair{x, t.max_y()},
+                                   std::pair{t.min_x(), y}, std::pair{t.max_x(), y}}) {
+        const auto [tx, ty] = to_crs(px, py);
+        add(tx, ty);
+      }
+    }
+  }
+  return b;
 }
 
 }  // namespace s2prep::ingest

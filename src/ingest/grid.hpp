@@ -3,8 +3,10 @@
 // `tile`, and the larger context grid the models see.
 
 #include <array>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "core/grid.hpp"
 #include "geo/region.hpp"
@@ -33,6 +35,11 @@ Grid layout_grid(const geo::Region& region);
 // naming the item and asset when neither says.
 Grid asset_grid(const stac::Item& item, const std::string& asset_key, const std::string& href);
 
+// The native grid of `item`'s tile (its 10 m B02 asset, see asset_grid); `sign` (may be empty)
+// signs the href in case the file must be opened.
+Grid item_tile_grid(const stac::Item& item,
+                    const std::function<std::string(const std::string&, bool)>& sign);
+
 // `tile` cropped to the region's bounds in the tile's CRS, with edges snapped outward onto the
 // tile's pixel edges and limited to the tile. Throws DataError naming `what` when the region
 // does not overlap the tile.
@@ -44,5 +51,17 @@ Grid crop_to_bounds(const Grid& tile, const std::array<double, 4>& bounds, const
 // (centred) to at least `min_size` x `min_size` so one model chip fits. `output` sits inside it at
 // context.window_of(output).
 Grid context_grid(const Grid& output, int margin = 64, int min_size = 512);
+
+// The same, limited to where imagery exists: `imagery` ([min_x, min_y, max_x, max_y] in the
+// output's CRS, see imagery_bounds). Context beyond the imagery holds only nodata, and it moves
+// the model chips: a whole tile read with a margin around it is not chipped as the tile itself.
+// `output` itself is never cut. When a side has no room left, the growth to `min_size` goes to
+// the side that has imagery; only imagery narrower than `min_size` is padded beyond its edge.
+Grid context_grid(const Grid& output, const std::array<double, 4>& imagery, int margin = 64,
+                  int min_size = 512);
+
+// The bounds in `epsg` of the union of `tiles` (the native grids of the tiles, each in its own
+// CRS). Edges are densified before projecting: a straight edge in one UTM zone bulges in another.
+std::array<double, 4> imagery_bounds(const std::vector<Grid>& tiles, int epsg);
 
 }  // namespace s2prep::ingest

@@ -359,8 +359,12 @@ class Runner {
       return {summary, *done};
     }
 
-    // Read with context around the grid, so no model chip is padded where imagery exists.
-    const Grid context = ingest::context_grid(unit.grid, o_.context_margin);
+    // Read with context around the grid, so no model chip is padded where imagery exists, but
+    // only where imagery exists: a whole tile is then chipped as the tile itself.
+    std::vector<Grid> tiles;
+    for (const auto& item : unit.items) tiles.push_back(ingest::item_tile_grid(item, sign));
+    const Grid context = ingest::context_grid(
+        unit.grid, ingest::imagery_bounds(tiles, unit.grid.epsg), o_.context_margin);
     const Window inner = context.window_of(unit.grid);
     p.stage = "read";
     report(p);

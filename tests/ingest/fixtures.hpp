@@ -80,8 +80,9 @@ std::vector<T> read_all(const fs::path& path) {
   return px;
 }
 
-// `gdalwarp -t_srs EPSG:<grid> -te <grid bounds> -tr <res> -r <method> -srcnodata 0 -dstnodata 0`
-// through the library API: what GDAL itself makes of the same file on the same grid.
+// `gdalwarp -t_srs EPSG:<grid> -te <grid bounds> -tr <res> -r <method> -srcnodata 0 -dstnodata 0
+// -et 0` through the library API: what GDAL itself makes of the same file on the same grid, with
+// the exact transformer (the default approximation depends on the extent warped).
 template <class T>
 std::vector<T> gdalwarp_reference(const std::string& gdal_path, const Grid& g,
                                   const std::string& method) {
@@ -111,6 +112,8 @@ std::vector<T> gdalwarp_reference(const std::string& gdal_path, const Grid& g,
                                    "-srcnodata",
                                    "0",
                                    "-dstnodata",
+                                   "0",
+                                   "-et",
                                    "0",
                                    "-ot",
                                    sizeof(T) == 1 ? "Byte" : "UInt16"};

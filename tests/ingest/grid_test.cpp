@@ -92,6 +92,60 @@ TEST(Grid, ContextGridGrowsByMarginAndToChipSize) {
   EXPECT_EQ(big.width, 640);
 }
 
+// Hand-computed windows: context stays where the imagery is, the output itself is never cut,
+// and a 512 px chip is kept where the imagery is wide enough.
+TEST(Grid, ContextGridStaysWithinTheImagery) {
+  Grid tile;
+  tile.epsg = 32633;
+  tile.transform = {600000, 10, 0, 5700000, 0, -10};
+  tile.width = tile.height = 1098;
+  const auto imagery = imagery_bounds({tile}, 32633);
+  EXPECT_EQ(imagery, (std::array<double, 4>{600000, 5689020, 610980, 5700000}));
+  // The whole tile: the context is the tile itself (the reference chipping of the tile).
+  EXPECT_EQ(context_grid(tile, imagery, 64, 512), tile);
+  EXPECT_NE(context_grid(tile, 64, 512), tile);  // unlimited: beyond the tile
+  // A crop 10 px from the upper-left corner: 10 px of context there, 64 on the other sides.
+  const Grid corner = tile.sub_grid(Window{10, 10, 600, 700});
+  Grid c = context_grid(corner, imagery, 64, 512);
+  EXPECT_EQ(c, tile.sub_grid(Window{0, 0, 10 + 600 + 64, 10 + 700 + 64}));
+  // A small crop at the right edge: the growth to 512 goes left, where the tile is.
+  const Grid edge = tile.sub_grid(Window{1048, 300, 50, 100});
+  c = context_grid(edge, imagery, 64, 512);
+  EXPECT_EQ(c, tile.sub_grid(Window{1098 - 512, 300 - 206, 512, 512}));
+  // Imagery narrower than a chip: the context still holds one, padded half and half beyond.
+  const Grid narrow_tile = tile.sub_grid(Window{0, 0, 300, 1098});
+  c = context_grid(narrow_tile, imagery_bounds({narrow_tile}, 32633), 64, 512);
+  EXPECT_EQ(c, tile.sub_grid(Window{-106, 0, 512, 1098}));
+  // An output reaching beyond the imagery (layout grid) keeps all of its pixels; no context is
+  // added above it (no imagery there), and the growth to 512 columns goes left.
+  const Grid beyond = tile.sub_grid(Window{1000, -50, 200, 600});
+  c = context_grid(beyond, imagery, 64, 512);
+  EXPECT_EQ(c, tile.sub_grid(Window{1200 - 512, -50, 512, 600 + 64}));
+}
+
+// A tile of another UTM zone: its bounds in the grid's CRS enclose the projected tile, bulges
+// of its edges included (checked against PROJ's own `gdaltransform` figures for the corners).
+TEST(Grid, ImageryBoundsOfATileInTheNeighbouringZone) {
+  Grid tile;
+  tile.epsg = 32633;
+  tile.transform = {300000, 10, 0, 5400000, 0, -10};
+  tile.width = tile.height = 600;
+  const auto b = imagery_bounds({tile}, 32632);
+  // The corners in zone 32, from `echo X Y | gdaltransform -s_srs EPSG:32633 -t_srs EPSG:32632`:
+  // UL (741275.22, 5401625.63), UR (747258.16, 5402097.65), LL (741747.02, 5395642.85),
+  // LR (747730.02, 5396114.49). Edges bulge by far less than a metre over 6 km.
+  EXPECT_NEAR(b[0], 741275.22, 1.0);
+  EXPECT_NEAR(b[1], 5395642.85, 1.0);
+  EXPECT_NEAR(b[2], 747730.02, 1.0);
+  EXPECT_NEAR(b[3], 5402097.65, 1.0);
+  // Two tiles: the union.
+  Grid east = tile;
+  east.transform[0] += 5400;
+  const auto u = imagery_bounds({tile, east}, 32632);
+  EXPECT_DOUBLE_EQ(u[0], b[0]);
+  EXPECT_GT(u[2], b[2] + 5000);
+}
+
 TEST(Grid, TileGridFromAssetMetadataOrFileAndCrop) {
   s2prep::ingest::test::TempDir tmp;
   const Grid tile = s2prep::ingest::test::tile_grid(32633, 600000, 5700000, 10);
