@@ -25,6 +25,25 @@ std::string default_asset_key(const stac::Item& item, std::string_view band) {
   throw DataError("STAC item " + item.id + " has no asset for band " + std::string(band) + ".");
 }
 
+void require_remote_href(const std::string& item_id, const std::string& asset_key,
+                         const std::string& href) {
+  const auto starts = [&](std::string_view prefix) {
+    if (href.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(href[i])) != prefix[i]) return false;
+    }
+    return true;
+  };
+  // Not even /vsis3/ or s3://: those would be read with the user's own cloud credentials.
+  if (starts("http://") || starts("https://")) return;
+  throw DataError("Asset " + asset_key + " of item " + item_id + " names " +
+                  (href.find("://") == std::string::npos
+                       ? std::string("a local file")
+                       : "a " + href.substr(0, href.find("://")) + ":// URL") +
+                  ", which a remote catalogue may not: only http(s) hrefs are read; the "
+                  "catalogue is broken or hostile, so use another --stac-url.");
+}
+
 bool needs_harmonization(const stac::Item& item) { return stac::radiometry(item).harmonize(); }
 
 void harmonize(std::uint16_t* data, std::size_t count, int dn_offset) {
@@ -84,9 +103,12 @@ AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const G
       src.item_id = items[i].id;
       src.asset_key = key;
       const std::string raw_href = asset->second.href;
+      if (!options.allow_local_hrefs) require_remote_href(items[i].id, key, raw_href);
       if (options.sign) {
-        src.href = options.sign(raw_href, false);
-        src.resign = [sign = options.sign, raw_href] { return sign(raw_href, true); };
+        src.href = options.sign(raw_href, SignReason(false));
+        src.resign = [sign = options.sign, raw_href](const std::string& refused) {
+          return sign(raw_href, SignReason(refused));
+        };
       } else {
         src.href = raw_href;
       }
