@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cctype>
 #include <cmath>
+#include <memory>
 
 #include "core/bands.hpp"
 #include "core/errors.hpp"
@@ -106,8 +107,12 @@ AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const G
       if (!options.allow_local_hrefs) require_remote_href(items[i].id, key, raw_href);
       if (options.sign) {
         src.href = options.sign(raw_href, SignReason(false));
-        src.resign = [sign = options.sign, raw_href](const std::string& refused) {
-          return sign(raw_href, SignReason(refused));
+        // The reader asks again only after a 403 to the href handed out last: that one carries
+        // the refused token, which the signer needs to refresh it once for all readers.
+        src.resign = [sign = options.sign, raw_href,
+                      last = std::make_shared<std::string>(src.href)] {
+          *last = sign(raw_href, SignReason(*last));
+          return *last;
         };
       } else {
         src.href = raw_href;

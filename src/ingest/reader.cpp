@@ -310,7 +310,7 @@ void read_band_into(const BandSource& source, const Grid& grid, Resampling resam
     if (remote && failure.http_status == 403 && source.resign &&
         info.resigns < options.max_resigns && !failure.timed_out) {
       ++info.resigns;
-      href = source.resign(href);
+      href = source.resign();
       continue;
     }
     const bool transient = remote && failure.http_status != 404 && failure.http_status != 403 &&

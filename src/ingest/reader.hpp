@@ -21,9 +21,9 @@ struct BandSource {
   std::string asset_key;
   // Signed http(s) href (read through /vsicurl/) or a local path / GDAL path read as is.
   std::string href;
-  // Returns a href signed with a token newer than the one in `refused` (the href the storage
-  // answered 403 to). Empty: no re-signing.
-  std::function<std::string(const std::string& refused)> resign;
+  // Returns a freshly signed href; called when the storage answers 403 (an expired or refused
+  // token) to the href it returned last (or to `href`). Empty: no re-signing.
+  std::function<std::string()> resign;
 };
 
 struct ReadOptions {
