@@ -39,8 +39,8 @@ void apply(const GdalOptions& o) {
   CPLSetConfigOption("GDAL_HTTP_TIMEOUT", std::to_string(std::max(1, o.http_timeout_s)).c_str());
   CPLSetConfigOption("GDAL_HTTP_CONNECTTIMEOUT",
                      std::to_string(std::clamp(o.http_timeout_s, 1, 30)).c_str());
-  // A server dripping a few bytes a second never trips GDAL_HTTP_TIMEOUT's purpose quickly; less
-  // than 1 KB/s over this long is abandoned (and retried) like a stall.
+  // A server dripping a few bytes a second is never silent, so only the total timeout would end
+  // it; less than 1 KB/s over this long is abandoned (and retried) like a stall.
   CPLSetConfigOption("GDAL_HTTP_LOW_SPEED_TIME",
                      std::to_string(std::clamp(o.http_timeout_s, 1, 30)).c_str());
   CPLSetConfigOption("GDAL_HTTP_LOW_SPEED_LIMIT", "1024");

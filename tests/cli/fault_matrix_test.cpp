@@ -123,6 +123,9 @@ std::vector<TransientCase> transient_cases() {
   };
 }
 
+// ctest names the cases by their parameter: the name, not the bytes.
+void PrintTo(const TransientCase& c, std::ostream* os) { *os << c.name; }
+
 class TransientFaults : public FaultMatrix, public ::testing::WithParamInterface<TransientCase> {};
 
 TEST_P(TransientFaults, OnEveryRouteGiveTheSameOutputs) {
@@ -168,6 +171,8 @@ std::vector<PersistentCase> persistent_cases() {
       {"BlobsStalled", "/blob/", Fault::delayed(4s, 100000), "Reading asset"},
   };
 }
+
+void PrintTo(const PersistentCase& c, std::ostream* os) { *os << c.name; }
 
 class PersistentFaults : public FaultMatrix,
                          public ::testing::WithParamInterface<PersistentCase> {};
