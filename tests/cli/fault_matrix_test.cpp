@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 const std::array<std::string, 2> kDate{"2023-08-12", "2023-08-12"};
 const std::string kName = "S2_20230812T101559";
 // Short enough that a stall or a drip is cut quickly, long enough for a retry on a loaded machine.
-const std::string kTimeout = "3";
+const std::string kTimeout = "4";
 
 // The standard scene behind a signing server. With `elsewhere`, the acquisition's second item
 // names its assets on that server under another host name; with `local_asset`, one asset href of
@@ -117,7 +117,7 @@ std::vector<TransientCase> transient_cases() {
       {"ConnectionReset", Fault::dropped(2)},
       {"TruncatedBody", Fault::truncated(2)},
       // Longer than --dl-timeout: cut, then retried.
-      {"Stall", slow(4s)},
+      {"Stall", slow(5s)},
       // 20 bytes/s: never silent, never done.
       {"SlowDrip", Fault::dripping(50ms, 1, 2)},
   };
@@ -168,7 +168,7 @@ std::vector<PersistentCase> persistent_cases() {
       {"BlobsUnavailable", "/blob/", Fault::http_status(503, std::nullopt, 100000),
        "Reading asset"},
       {"BlobsResetEveryConnection", "/blob/", Fault::dropped(100000), "Reading asset"},
-      {"BlobsStalled", "/blob/", Fault::delayed(4s, 100000), "Reading asset"},
+      {"BlobsStalled", "/blob/", Fault::delayed(5s, 100000), "Reading asset"},
   };
 }
 
