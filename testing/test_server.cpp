@@ -567,7 +567,10 @@ struct TestServer::Impl {
     }
 
     Reply reply;
-    if (fault && fault->status != 0) {
+    if (fault && !fault->redirect_to.empty()) {
+      reply.status = fault->redirect_status;
+      reply.headers.emplace_back("Location", fault->redirect_to);
+    } else if (fault && fault->status != 0) {
       // Blob faults look like Azure Storage's (503 is its egress-limit "ServerBusy").
       if (req.path.compare(0, 6, "/blob/") == 0) {
         reply = azure_error(fault->status, fault->status == 503 ? "ServerBusy" : "InjectedFault",
@@ -606,19 +609,26 @@ struct TestServer::Impl {
       const std::size_t declared = std::max<std::size_t>(body->size(), truncate ? 1 : 0);
       const std::size_t sent = truncate ? body->size() / 2 : body->size();
       record.bytes_sent = head ? 0 : sent;
-      res.set_content_provider(declared, reply.content_type,
-                               [body, sent, truncate, &req](std::size_t offset, std::size_t length,
-                                                            httplib::DataSink& sink) {
-                                 if (offset < sent) {
-                                   const std::size_t n = std::min(length, sent - offset);
-                                   if (!sink.write(body->data() + offset, n)) return false;
-                                   if (offset + n < sent || !truncate) return true;
-                                 }
-                                 // Make sure the peer sees the connection end rather than waiting
-                                 // for the rest.
-                                 shut_down_connection(req);
-                                 return false;
-                               });
+      const auto drip = fault ? fault->drip_interval : std::chrono::milliseconds(0);
+      const std::size_t drip_bytes = fault ? std::max<std::size_t>(1, fault->drip_bytes) : 1;
+      res.set_content_provider(
+          declared, reply.content_type,
+          [body, sent, truncate, drip, drip_bytes, &req](std::size_t offset, std::size_t length,
+                                                         httplib::DataSink& sink) {
+            if (offset < sent) {
+              std::size_t n = std::min(length, sent - offset);
+              if (drip.count() > 0) {
+                std::this_thread::sleep_for(drip);
+                n = std::min(n, drip_bytes);
+              }
+              if (!sink.write(body->data() + offset, n)) return false;
+              if (offset + n < sent || !truncate) return true;
+            }
+            // Make sure the peer sees the connection end rather than waiting
+            // for the rest.
+            shut_down_connection(req);
+            return false;
+          });
     }
     append(std::move(record));
   }

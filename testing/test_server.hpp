@@ -19,6 +19,7 @@
 // deterministic.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -38,6 +39,14 @@ struct Fault {
   std::chrono::milliseconds delay{0};  // sleep before answering
   bool drop_connection = false;        // close the connection without an answer
   bool truncate_body = false;          // send a Content-Length larger than the body
+  // Hostile-server faults (kept apart from the catalogue features above).
+  // Send the body `drip_bytes` bytes at a time, sleeping `drip_interval` between them: a server
+  // that never stalls completely, yet would take hours to finish.
+  std::chrono::milliseconds drip_interval{0};
+  std::size_t drip_bytes = 1;
+  // Answer `redirect_status` with this Location instead (any scheme, any host).
+  std::string redirect_to;
+  int redirect_status = 302;
   int count = 1;
 
   // Shorthands (designated initializers skipping members trip -Wmissing-field-initializers).
@@ -64,6 +73,20 @@ struct Fault {
   static Fault truncated(int count = 1) {
     Fault f;
     f.truncate_body = true;
+    f.count = count;
+    return f;
+  }
+  static Fault dripping(std::chrono::milliseconds interval, std::size_t bytes = 1, int count = 1) {
+    Fault f;
+    f.drip_interval = interval;
+    f.drip_bytes = bytes;
+    f.count = count;
+    return f;
+  }
+  static Fault redirected(std::string location, int status = 302, int count = 1) {
+    Fault f;
+    f.redirect_to = std::move(location);
+    f.redirect_status = status;
     f.count = count;
     return f;
   }

@@ -44,6 +44,11 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
                  "SAS token service base; the collection is appended as a path segment; 'none' "
                  "disables signing (default from S2PREP_TOKEN_URL, else Planetary Computer)")
       ->capture_default_str();
+  app.add_option("--sign-host", r.services.sign_hosts,
+                 "Also sign asset hrefs on this host (repeatable; '.example.com' includes its "
+                 "subdomains). Tokens are otherwise only appended to hrefs on Azure Blob Storage "
+                 "(*.blob.core.windows.net) and on the token service's own host, never to any "
+                 "other host a catalogue names");
   app.add_option("--collection", r.services.collection, "STAC collection to search")
       ->capture_default_str();
   o.pc_key = app.add_option("--pc-key", o.pc_key_value,

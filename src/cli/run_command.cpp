@@ -124,8 +124,11 @@ void register_run_command(CLI::App& app, std::function<int()>& action) {
       "sun direction) or 'auto' (default: shadow.onnx from --model-dir, else builtin)");
   sub->add_option("--model-dir", o.model_dir,
                   "Folder holding the ONNX model files (default from S2PREP_MODEL_DIR)");
-  c->dl_timeout = sub->add_option("--dl-timeout", p.dl_timeout,
-                                  "Seconds before one band read times out (default 120)");
+  c->dl_timeout =
+      sub->add_option("--dl-timeout", p.dl_timeout,
+                      "Seconds one band read may take, retries included: resets, timeouts and 5xx "
+                      "are retried with backoff within it, and a read still failing "
+                      "ends within 1.5 times this limit (default 120)");
   sub->add_option("--layout", c->layout,
                   "grid: one raster and mask per acquisition on one grid shared by all "
                   "acquisitions (UTM zone of the region's centroid, 10 m); tile: one per "

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cctype>
 #include <cmath>
+#include <memory>
 
 #include "core/bands.hpp"
 #include "core/errors.hpp"
@@ -23,6 +24,25 @@ std::string default_asset_key(const stac::Item& item, std::string_view band) {
   if (auto key = stac::band_asset_key(item, band)) return *key;
   (void)stac::band_asset(item, band);  // throws the provider's DataError naming item and band
   throw DataError("STAC item " + item.id + " has no asset for band " + std::string(band) + ".");
+}
+
+void require_remote_href(const std::string& item_id, const std::string& asset_key,
+                         const std::string& href) {
+  const auto starts = [&](std::string_view prefix) {
+    if (href.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(href[i])) != prefix[i]) return false;
+    }
+    return true;
+  };
+  // Not even /vsis3/ or s3://: those would be read with the user's own cloud credentials.
+  if (starts("http://") || starts("https://")) return;
+  throw DataError("Asset " + asset_key + " of item " + item_id + " names " +
+                  (href.find("://") == std::string::npos
+                       ? std::string("a local file")
+                       : "a " + href.substr(0, href.find("://")) + ":// URL") +
+                  ", which a remote catalogue may not: only http(s) hrefs are read; the "
+                  "catalogue is broken or hostile, so use another --stac-url.");
 }
 
 bool needs_harmonization(const stac::Item& item) { return stac::radiometry(item).harmonize(); }
@@ -84,9 +104,16 @@ AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const G
       src.item_id = items[i].id;
       src.asset_key = key;
       const std::string raw_href = asset->second.href;
+      if (!options.allow_local_hrefs) require_remote_href(items[i].id, key, raw_href);
       if (options.sign) {
-        src.href = options.sign(raw_href, false);
-        src.resign = [sign = options.sign, raw_href] { return sign(raw_href, true); };
+        src.href = options.sign(raw_href, SignReason(false));
+        // The reader asks again only after a 403 to the href handed out last: that one carries
+        // the refused token, which the signer needs to refresh it once for all readers.
+        src.resign = [sign = options.sign, raw_href,
+                      last = std::make_shared<std::string>(src.href)] {
+          *last = sign(raw_href, SignReason(*last));
+          return *last;
+        };
       } else {
         src.href = raw_href;
       }

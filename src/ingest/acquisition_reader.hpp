@@ -16,9 +16,20 @@
 
 namespace s2prep::ingest {
 
-// Returns the href to read for an asset href: signed (with `refresh` true: with a freshly issued
-// token), or unchanged when the provider needs no signing.
-using HrefSigner = std::function<std::string(const std::string& href, bool refresh)>;
+// Why a href is being signed: the first time (false), or because the storage refused the signed
+// href `refused` (true). Converts to bool, so a signer that only needs to know whether to refresh
+// may take a plain `bool refresh`.
+struct SignReason {
+  SignReason(bool refresh_token = false) : refresh(refresh_token) {}  // NOLINT: implicit by design
+  explicit SignReason(std::string refused_href) : refresh(true), refused(std::move(refused_href)) {}
+  operator bool() const { return refresh; }  // NOLINT: implicit by design
+  bool refresh = false;
+  std::string refused;  // the signed href the storage refused (may be empty)
+};
+
+// Returns the href to read for an asset href: signed (when `reason` is true: with a token newer
+// than the refused one), or unchanged when the provider needs no signing.
+using HrefSigner = std::function<std::string(const std::string& href, const SignReason& reason)>;
 
 // Maps a band name ("B02", "SCL") to the item's asset key. The default resolver
 // (default_asset_key, i.e. stac::band_asset_key of stac/provider.hpp) handles Planetary Computer
@@ -32,7 +43,12 @@ struct AcquisitionReadOptions {
   // 0 reads one band at a time.
   int jobs = 4;
   ReadOptions read;
-  HrefSigner sign;             // empty: hrefs are read as they are
+  HrefSigner sign;  // empty: hrefs are read as they are
+  // Whether asset hrefs may be local paths (or GDAL paths such as /vsizip/). Only for a catalogue
+  // the user gave as a local file: a remote catalogue naming "/etc/..." or a local GeoTIFF must
+  // not make s2prep read the machine's own files (nor, through /vsis3/, the user's own buckets
+  // with the user's credentials), so with false every href must be http(s).
+  bool allow_local_hrefs = true;
   AssetKeyResolver asset_key;  // empty: default_asset_key
   bool read_scl = true;
   // Called after each band read with (reads done, reads in all); from the reading threads.
@@ -55,6 +71,11 @@ struct AcquisitionRaster {
   int warped_reads = 0;               // band reads that needed the warper
   int direct_reads = 0;               // band reads copied pixel for pixel
 };
+
+// Throws DataError naming the item and the asset unless `href` may be read for a catalogue that
+// is remote (allow_local_hrefs false): http(s) URLs only.
+void require_remote_href(const std::string& item_id, const std::string& asset_key,
+                         const std::string& href);
 
 // Reads `items` (one acquisition, in mosaic order: the first item's valid pixels win; the
 // selection stage orders them by coverage, largest first) onto `grid`. Throws DataError naming

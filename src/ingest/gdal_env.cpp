@@ -39,6 +39,14 @@ void apply(const GdalOptions& o) {
   CPLSetConfigOption("GDAL_HTTP_TIMEOUT", std::to_string(std::max(1, o.http_timeout_s)).c_str());
   CPLSetConfigOption("GDAL_HTTP_CONNECTTIMEOUT",
                      std::to_string(std::clamp(o.http_timeout_s, 1, 30)).c_str());
+  // A server dripping a few bytes a second is never silent, so only the total timeout would end
+  // it; less than 1 KB/s over this long is abandoned (and retried) like a stall.
+  CPLSetConfigOption("GDAL_HTTP_LOW_SPEED_TIME",
+                     std::to_string(std::clamp(o.http_timeout_s, 1, 30)).c_str());
+  CPLSetConfigOption("GDAL_HTTP_LOW_SPEED_LIMIT", "1024");
+  // GDAL 3.6 has no option restricting the protocols /vsicurl/ follows redirects to: libcurl's
+  // default applies (http, https, ftp, ftps; never file:// or gopher://). Hrefs themselves are
+  // checked before GDAL sees them (only http(s) hrefs from a remote catalogue are opened).
   // Cache the COG header and the blocks read by one dataset so the warper's and RasterIO's
   // overlapping block requests do not go to the network twice.
   CPLSetConfigOption("VSI_CACHE", "TRUE");

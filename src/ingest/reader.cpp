@@ -11,7 +11,10 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <random>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "core/errors.hpp"
 #include "ingest/gdal_env.hpp"
@@ -59,15 +62,17 @@ bool is_remote(const std::string& href) {
   return href.rfind("http://", 0) == 0 || href.rfind("https://", 0) == 0;
 }
 
-// One attempt failed; `transient` failures are worth another attempt.
+// One attempt failed.
 struct AttemptFailure {
   std::string reason;
   int http_status = 0;
   bool opened = false;
+  bool timed_out = false;  // the band's deadline passed
 };
 
-// Aborts a read once the band's time budget is spent (GDAL calls it between blocks / chunks;
-// a single stalled request is cut by GDAL_HTTP_TIMEOUT).
+// Aborts a read once the band's time budget is spent. One Deadline spans every attempt of a band
+// read, waits included; GDAL calls progress() between blocks / chunks, and a request in flight
+// is cut by GDAL_HTTP_TIMEOUT, set from the time left when its attempt began.
 struct Deadline {
   Clock::time_point at;
   bool expired = false;
@@ -108,7 +113,7 @@ void read_direct(GDALRasterBandH band, int file_w, int file_h, const std::array<
                      gdal_type<T>(), sizeof(T), GSpacing(sizeof(T)) * grid.width, &extra);
   if (err != CE_None)
     throw AttemptFailure{deadline.expired ? "the read timed out" : "reading the window failed", 0,
-                         true};
+                         true, deadline.expired};
 }
 
 template <class T>
@@ -191,11 +196,19 @@ void read_warped(GDALDatasetH src, const Grid& grid, Resampling resampling, T* o
 
 template <class T>
 void read_once(const std::string& href, const Grid& grid, Resampling resampling, T* out,
-               const ReadOptions& options, ErrorCapture& errors, ReadInfo& info) {
+               Deadline& deadline, ErrorCapture& errors, ReadInfo& info) {
   ThreadConfigScope config;
-  const double timeout_s = std::max(1.0, options.timeout.count());
-  config.set("GDAL_HTTP_TIMEOUT", std::to_string(static_cast<int>(std::ceil(timeout_s))));
-  Deadline deadline{Clock::now() + std::chrono::duration_cast<Clock::duration>(options.timeout)};
+  const double left_s = std::chrono::duration<double>(deadline.at - Clock::now()).count();
+  if (left_s <= 0) throw AttemptFailure{"the read timed out", 0, false, true};
+  // Half the time left per request (GDAL takes fractional seconds): a stalled request leaves
+  // time for another attempt, and one started just before the deadline overshoots it by at most
+  // half the budget.
+  const std::string request_timeout = fmt::format("{:.3f}", std::max(0.1, left_s / 2));
+  config.set("GDAL_HTTP_TIMEOUT", request_timeout);
+  config.set("GDAL_HTTP_CONNECTTIMEOUT", request_timeout);
+  // GDAL's own per-request retries (GDAL_HTTP_MAX_RETRY, set globally for other readers) would
+  // multiply this attempt's time beyond the deadline: read_band_into retries instead, within it.
+  config.set("GDAL_HTTP_MAX_RETRY", "0");
 
   const std::string path = gdal_path(href);
   DatasetPtr ds(
@@ -253,6 +266,28 @@ Raster<T> read_band(const BandSource& source, const Grid& grid, Resampling resam
   return out;
 }
 
+namespace {
+
+// Full jitter: uniform in [0, cap], so that readers failing together do not retry together.
+std::chrono::milliseconds jittered(std::chrono::milliseconds cap) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  if (cap.count() <= 0) return std::chrono::milliseconds(0);
+  return std::chrono::milliseconds(std::uniform_int_distribution<long long>(0, cap.count())(rng));
+}
+
+}  // namespace
+
+// The retry policy of one band read:
+// - a 403 from the storage means the token expired or was refused: the href is re-signed at once
+//   (the token cache refreshes it once for all readers), at most max_resigns times;
+// - connection resets, truncated answers, timeouts, 5xx and 429 get the same budget: another
+//   attempt after an exponential backoff with full jitter, at most max_attempts in all;
+// - a 404 or a local file that cannot be read fails at once;
+// - the whole read, attempts, waits and re-signings included, is bounded by options.timeout:
+//   each HTTP request is cut at half the time left when its attempt began (so a stalled request
+//   leaves room for another attempt), a wait takes at most a quarter of what is left, and no
+//   attempt starts after the deadline. A band read therefore ends within 1.5 times the limit at
+//   worst, and a run that cannot read fails within a predictable time.
 template <class T>
 void read_band_into(const BandSource& source, const Grid& grid, Resampling resampling, T* out,
                     const ReadOptions& options, ReadInfo* info_out) {
@@ -260,13 +295,14 @@ void read_band_into(const BandSource& source, const Grid& grid, Resampling resam
   require_pixels(source, grid);
   ReadInfo info;
   std::string href = source.href;
-  auto backoff = options.retry_backoff;
+  Deadline deadline{Clock::now() + std::chrono::duration_cast<Clock::duration>(options.timeout)};
+  auto backoff_cap = options.retry_backoff;
   for (;;) {
     ++info.attempts;
     ErrorCapture errors;
     AttemptFailure failure;
     try {
-      read_once<T>(href, grid, resampling, out, options, errors, info);
+      read_once<T>(href, grid, resampling, out, deadline, errors, info);
       if (errors.has_failure()) {
         // A CE_Failure raised while the calls themselves reported success (e.g. a block that
         // could not be fetched during a fallback path): never return a possibly holed band.
@@ -278,25 +314,36 @@ void read_band_into(const BandSource& source, const Grid& grid, Resampling resam
       failure = f;
       if (failure.http_status == 0) failure.http_status = errors.http_status();
     }
+    if (deadline.expired || Clock::now() >= deadline.at) failure.timed_out = true;
     const bool remote = is_remote(href);
     const std::string detail = errors.failure_text();
     // GDAL keeps per-URL state (file size, "does not exist"): forget it before trying again.
     if (remote) VSICurlPartialClearCache(gdal_path(href).c_str());
-    // An expired SAS token shows up as a 403 or as a file that "does not exist" at open.
-    const bool token_problem =
-        failure.http_status == 403 || (!failure.opened && failure.http_status == 0);
-    if (remote && token_problem && source.resign && info.resigns < options.max_resigns) {
+    if (remote && failure.http_status == 403 && source.resign &&
+        info.resigns < options.max_resigns && !failure.timed_out) {
       ++info.resigns;
       href = source.resign();
       continue;
     }
-    const bool transient = remote && failure.http_status != 404 && failure.http_status != 403;
-    if (!transient || info.attempts >= options.max_attempts) {
+    const bool transient = remote && failure.http_status != 404 && failure.http_status != 403 &&
+                           !(failure.http_status >= 400 && failure.http_status < 500 &&
+                             failure.http_status != 408 && failure.http_status != 429);
+    // Never wait away more than a quarter of what is left: the next attempt needs the rest.
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline.at - Clock::now());
+    const auto wait = jittered(std::min(backoff_cap, left / 4));
+    const bool in_time = !failure.timed_out && Clock::now() + wait < deadline.at;
+    if (!transient || !in_time || info.attempts >= options.max_attempts) {
       if (info_out) *info_out = info;
       std::string msg = "Reading asset " + source.asset_key + " of item " + source.item_id + " (" +
                         redact_urls(href) + ") failed: " + failure.reason;
       if (failure.http_status != 0) msg += " (HTTP " + std::to_string(failure.http_status) + ")";
       if (!detail.empty()) msg += " [" + detail + "]";
+      if (transient) {
+        msg += fmt::format(" after {} attempt{}", info.attempts, info.attempts == 1 ? "" : "s");
+        if (!in_time)
+          msg += fmt::format(" within the --dl-timeout of {:g} s", options.timeout.count());
+      }
       msg += failure.http_status == 403
                  ? (source.resign ? "; the storage refused the signed URL even with a fresh token: "
                                     "check --token-url and --pc-key, and run again."
@@ -310,8 +357,8 @@ void read_band_into(const BandSource& source, const Grid& grid, Resampling resam
                  : "; check that the file is a readable GeoTIFF.";
       throw DataError(msg);
     }
-    std::this_thread::sleep_for(backoff);
-    backoff *= 2;
+    std::this_thread::sleep_for(wait);
+    backoff_cap = std::min(backoff_cap * 2, std::chrono::milliseconds(8000));
   }
 }
 

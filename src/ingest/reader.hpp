@@ -21,18 +21,23 @@ struct BandSource {
   std::string asset_key;
   // Signed http(s) href (read through /vsicurl/) or a local path / GDAL path read as is.
   std::string href;
-  // Returns a freshly signed href; called when the storage answers 403 (expired token) or the
-  // file cannot be opened. Empty: no re-signing.
+  // Returns a freshly signed href; called when the storage answers 403 (an expired or refused
+  // token) to the href it returned last (or to `href`). Empty: no re-signing.
   std::function<std::string()> resign;
 };
 
 struct ReadOptions {
-  // Bounds one whole band read (dl_timeout); each HTTP request is also bounded by it.
+  // Bounds one whole band read (dl_timeout): every attempt, the waits between them and the
+  // re-signings. Each attempt's HTTP requests are cut at half the time left when it began, so a
+  // read that keeps failing ends within 1.5 times this limit at worst.
   std::chrono::duration<double> timeout{120.0};
-  // Whole-read attempts on transient failures (GDAL itself already retries single requests).
-  int max_attempts = 3;
-  std::chrono::milliseconds retry_backoff{500};  // doubled after each failed attempt
-  // Re-signings allowed after 403s, on top of max_attempts.
+  // Attempts on resets, truncated answers, timeouts, 5xx and 429, re-signings included (GDAL's
+  // own per-request retries are off during a band read: this loop retries within the deadline).
+  int max_attempts = 5;
+  // Cap of the first wait; doubled after each failed attempt up to 8 s, and the actual wait is
+  // drawn uniformly below the cap (full jitter).
+  std::chrono::milliseconds retry_backoff{500};
+  // Re-signings allowed after 403s (expired or refused token).
   int max_resigns = 2;
 };
 

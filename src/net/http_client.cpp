@@ -82,9 +82,43 @@ size_t write_header(char* data, size_t size, size_t count, void* user) {
 struct Attempt {
   HttpResponse response;
   CURLcode code = CURLE_OK;
+  std::string redirect_url;  // absolute, resolved by libcurl; empty when none
 };
 
+struct CurlUrlDeleter {
+  void operator()(CURLU* url) const { curl_url_cleanup(url); }
+};
+
+// (scheme, host, port) of a URL as libcurl's own parser sees it; nullopt when unparsable.
+std::optional<std::string> origin_of(const std::string& url) {
+  std::unique_ptr<CURLU, CurlUrlDeleter> u(curl_url());
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return std::nullopt;
+  std::string out;
+  for (const CURLUPart part : {CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT}) {
+    char* value = nullptr;
+    if (curl_url_get(u.get(), part, &value, CURLU_DEFAULT_PORT) != CURLUE_OK) return std::nullopt;
+    out += lower(value);
+    out += '|';
+    curl_free(value);
+  }
+  return out;
+}
+
+bool is_redirect(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
 }  // namespace
+
+bool is_http_url(std::string_view url) {
+  const std::string head = lower(url.substr(0, 8));
+  return head.rfind("http://", 0) == 0 || head.rfind("https://", 0) == 0;
+}
+
+bool same_origin(const std::string& a, const std::string& b) {
+  const auto oa = origin_of(a);
+  return oa && oa == origin_of(b);
+}
 
 std::string redact_url(std::string_view url) {
   const auto cut = url.find_first_of("?#");
@@ -161,6 +195,8 @@ struct HttpClient::Impl {
     if (idle.size() < kMaxIdle) idle.push_back(std::move(h));
   }
 
+  Attempt exchange(const HttpRequest& request, const HttpOptions& options, milliseconds time_left);
+
   milliseconds jitter(milliseconds cap) {
     if (cap.count() <= 0) return milliseconds(0);
     std::lock_guard lock(mutex);
@@ -177,26 +213,34 @@ HttpClient::HttpClient(HttpOptions options)
     options_.sleep = [](milliseconds d) { std::this_thread::sleep_for(d); };
   }
   options_.retry.max_attempts = std::max(1, options_.retry.max_attempts);
+  if (options_.retry.max_total.count() <= 0) options_.retry.max_total = milliseconds(120'000);
 }
 
 HttpClient::~HttpClient() = default;
 
 namespace {
 
-Attempt perform(CURL* h, const HttpRequest& request, const HttpOptions& options) {
+// One request to one URL (no redirects followed), bounded by `timeout`.
+Attempt perform(CURL* h, const HttpRequest& request, const HttpOptions& options,
+                milliseconds timeout) {
   curl_easy_reset(h);
   Attempt attempt;
   curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // required when several threads use libcurl
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+  // Redirects are followed by HttpClient::exchange (secret headers must not travel to another
+  // origin, which libcurl only guarantees for Authorization and Cookie). The protocol lists are a
+  // second fence should anything ever turn following back on.
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(h, CURLOPT_USERAGENT, options.user_agent.c_str());
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(options.connect_timeout.count()));
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, options.low_speed_limit);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options.low_speed_time.count()));
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options.transfer_timeout.count()));
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+                   static_cast<long>(std::max<long long>(1, timeout.count())));
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &attempt.response.body);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, write_header);
@@ -204,6 +248,7 @@ Attempt perform(CURL* h, const HttpRequest& request, const HttpOptions& options)
 
   CurlSlist headers;
   for (const auto& [name, value] : request.headers) append(headers, name + ": " + value);
+  for (const auto& [name, value] : request.secret_headers) append(headers, name + ": " + value);
   if (request.method == "POST") {
     // Without this curl waits for "100 Continue" on larger bodies, which some servers never send.
     append(headers, "Expect:");
@@ -223,8 +268,21 @@ Attempt perform(CURL* h, const HttpRequest& request, const HttpOptions& options)
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     attempt.response.status = static_cast<int>(status);
+    char* location = nullptr;
+    if (curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location) {
+      attempt.redirect_url = location;
+    }
   }
   return attempt;
+}
+
+// A refusal that no retry can change: thrown at once.
+[[noreturn]] void refuse(const HttpRequest& request, const std::string& what) {
+  const std::string safe = redact_url(request.url);
+  throw RemoteError(fmt::format("{} {} {}; s2prep only follows http and https URLs and at most a "
+                                "few redirects, so check the service's URL.",
+                                request.method, safe, what),
+                    safe, 0);
 }
 
 std::string advice_for(int status, CURLcode code) {
@@ -238,25 +296,69 @@ std::string advice_for(int status, CURLcode code) {
 
 }  // namespace
 
+// One attempt: the request and the redirects it leads to, within `time_left`.
+Attempt HttpClient::Impl::exchange(const HttpRequest& request, const HttpOptions& options,
+                                   milliseconds time_left) {
+  const auto started = steady_clock::now();
+  HttpRequest hop = request;
+  for (int redirects = 0;; ++redirects) {
+    milliseconds timeout = time_left - duration_cast<milliseconds>(steady_clock::now() - started);
+    if (options.transfer_timeout.count() > 0) timeout = std::min(timeout, options.transfer_timeout);
+    if (timeout.count() <= 0) {
+      Attempt out_of_time;
+      out_of_time.code = CURLE_OPERATION_TIMEDOUT;
+      return out_of_time;
+    }
+    CurlEasy handle = acquire();
+    Attempt attempt = perform(handle.get(), hop, options, timeout);
+    // A handle whose transfer failed may hold a broken connection: do not reuse it.
+    if (attempt.code == CURLE_OK) release(std::move(handle));
+    if (attempt.code != CURLE_OK || !is_redirect(attempt.response.status) ||
+        attempt.redirect_url.empty()) {
+      return attempt;
+    }
+    if (redirects >= options.max_redirects) {
+      refuse(request, fmt::format("was redirected more than {} times", options.max_redirects));
+    }
+    if (!is_http_url(attempt.redirect_url)) {
+      const auto colon = attempt.redirect_url.find(':');
+      refuse(request, fmt::format("was redirected to a URL of scheme {}, not http or https",
+                                  colon == std::string::npos
+                                      ? std::string("(none)")
+                                      : lower(attempt.redirect_url.substr(0, colon))));
+    }
+    const int status = attempt.response.status;
+    // As browsers and libcurl do: 303, and 301/302 after a POST, continue as a GET.
+    if (status == 303 || ((status == 301 || status == 302) && hop.method == "POST")) {
+      hop.method = "GET";
+      hop.body.clear();
+      std::erase_if(hop.headers, [](const auto& h) { return lower(h.first) == "content-type"; });
+    }
+    if (!same_origin(attempt.redirect_url, request.url)) hop.secret_headers.clear();
+    spdlog::debug("{} {} redirected ({}) to {}", request.method, redact_url(hop.url), status,
+                  redact_url(attempt.redirect_url));
+    hop.url = attempt.redirect_url;
+  }
+}
+
 HttpResponse HttpClient::send(const HttpRequest& request) {
   const RetryPolicy& policy = options_.retry;
   const std::string safe_url = redact_url(request.url);
+  if (!is_http_url(request.url)) refuse(request, "is not an http or https URL");
   milliseconds spent{0};  // time in attempts plus time waited: the budget of max_total
   Attempt last;
   int attempts = 0;
   bool budget_exhausted = false;
   for (int i = 0; i < policy.max_attempts; ++i) {
     const auto started = steady_clock::now();
-    CurlEasy handle = impl_->acquire();
-    last = perform(handle.get(), request, options_);
-    // A handle whose transfer failed may hold a broken connection: do not reuse it.
-    if (last.code == CURLE_OK) impl_->release(std::move(handle));
+    last = impl_->exchange(request, options_, policy.max_total - spent);
     spent += duration_cast<milliseconds>(steady_clock::now() - started);
     ++attempts;
+    if (spent >= policy.max_total && last.code != CURLE_OK) budget_exhausted = true;
 
     const bool retryable = last.code != CURLE_OK || is_retryable_status(last.response.status);
     if (!retryable) return std::move(last.response);
-    if (i + 1 == policy.max_attempts) break;
+    if (i + 1 == policy.max_attempts || budget_exhausted) break;
 
     // Exponential backoff with full jitter (uniform in [0, min(max, base * 2^i)]), unless the
     // server said how long to wait.
@@ -294,16 +396,16 @@ HttpResponse HttpClient::send(const HttpRequest& request) {
 }
 
 HttpResponse HttpClient::get(const std::string& url, const Headers& headers) {
-  return send({"GET", url, headers, {}});
+  return send({"GET", url, headers, {}, {}});
 }
 
 HttpResponse HttpClient::head(const std::string& url, const Headers& headers) {
-  return send({"HEAD", url, headers, {}});
+  return send({"HEAD", url, headers, {}, {}});
 }
 
 HttpResponse HttpClient::post_json(const std::string& url, const nlohmann::json& body,
                                    const Headers& headers) {
-  HttpRequest request{"POST", url, headers, body.dump()};
+  HttpRequest request{"POST", url, headers, body.dump(), {}};
   request.headers.emplace_back("Content-Type", "application/json");
   return send(request);
 }

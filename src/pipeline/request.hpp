@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "pipeline/params.hpp"
 
@@ -18,6 +19,9 @@ inline constexpr const char* kDefaultCollection = "sentinel-2-l2a";
 struct Services {
   std::string stac_url = kDefaultStacUrl;
   std::string token_url = kDefaultTokenUrl;  // "none": no signing
+  // Hosts besides Azure Blob Storage and the token service's own host whose hrefs are signed
+  // (stac::href_needs_signing).
+  std::vector<std::string> sign_hosts;
   std::string collection = kDefaultCollection;
 };
 

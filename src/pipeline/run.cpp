@@ -104,10 +104,22 @@ std::string fingerprint_of(const OutputUnit& unit, const RunOptions& o, const Lo
       std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
 }
 
+// Catalogue pages, tokens and metadata documents: each attempt bounded by --dl-timeout too (a
+// stalled or dripping service is cut and retried like a band read), the whole exchange by the
+// client's retry budget.
+net::HttpOptions http_options(double dl_timeout_s) {
+  net::HttpOptions options;
+  if (dl_timeout_s > 0) {
+    options.transfer_timeout = std::chrono::milliseconds(
+        static_cast<long long>(std::ceil(std::min(dl_timeout_s, 3600.0) * 1000)));
+  }
+  return options;
+}
+
 class Runner {
  public:
   Runner(const RunOptions& options, const ProgressCallback& progress)
-      : o_(options), progress_(progress) {}
+      : o_(options), progress_(progress), http_(http_options(options.request.params.dl_timeout)) {}
 
   RunReport run() {
     const auto& params = o_.request.params;
@@ -149,11 +161,10 @@ class Runner {
     const std::string collection = o_.request.services.collection;
     ingest::HrefSigner sign;
     if (tokens_) {
-      const bool custom_service = o_.request.services.token_url != kDefaultTokenUrl;
-      sign = [tokens = tokens_.get(), collection, custom_service](const std::string& href,
-                                                                  bool refresh) {
-        if (!stac::href_needs_signing(href, custom_service)) return href;
-        if (refresh) tokens->invalidate(collection);
+      sign = [tokens = tokens_.get(), collection, services = o_.request.services](
+                 const std::string& href, const ingest::SignReason& reason) {
+        if (!stac::href_needs_signing(href, services.token_url, services.sign_hosts)) return href;
+        if (reason.refresh) tokens->invalidate(collection, reason.refused);
         return tokens->sign(href, collection);
       };
     }
@@ -267,6 +278,7 @@ class Runner {
           throw DataError(
               fmt::format("Item {} has no {} asset to take the tile grid from.", item.id, key));
         }
+        ingest::require_remote_href(item.id, key, asset->second.href);
         const std::string href = sign ? sign(asset->second.href, false) : asset->second.href;
         const Grid tile = ingest::asset_grid(item, key, href);
         u.grid = o_.full_tile ? tile : ingest::crop_to_region(tile, outcome.region, item.id);
@@ -375,6 +387,7 @@ class Runner {
                     : std::clamp(4 * static_cast<int>(std::thread::hardware_concurrency()), 4, 32);
     read.read.timeout = std::chrono::duration<double>(params.dl_timeout);
     read.sign = sign;
+    read.allow_local_hrefs = false;  // the catalogue is a remote service
     read.progress = [&](int done, int total) {
       Progress rp = p;
       rp.done = done;

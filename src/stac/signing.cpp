@@ -69,6 +69,16 @@ void TokenCache::invalidate(const std::string& collection) {
   e->refresh_at = {};
 }
 
+void TokenCache::invalidate(const std::string& collection, const std::string& refused_href) {
+  const auto e = entry(collection);
+  std::lock_guard lock(e->mutex);
+  // The token ends the signed href (sign() appends it); one that is no longer current was
+  // already replaced by another reader's refresh.
+  if (e->token.empty() || !refused_href.ends_with(e->token)) return;
+  e->token.clear();
+  e->refresh_at = {};
+}
+
 std::string TokenCache::token(const std::string& collection) {
   if (!enabled_) return {};
   const auto e = entry(collection);
@@ -87,19 +97,39 @@ std::string TokenCache::token(const std::string& collection) {
   return e->token;
 }
 
-bool href_needs_signing(const std::string& href, bool custom_token_service) {
-  const auto scheme_end = href.find("://");
-  if (scheme_end == std::string::npos) return false;  // a local path
-  const std::string scheme = href.substr(0, scheme_end);
-  if (scheme != "http" && scheme != "https") return false;
-  if (custom_token_service) return true;
-  const auto host_start = scheme_end + 3;
-  const auto host_end = href.find_first_of(":/?#", host_start);
-  std::string host = href.substr(
-      host_start, host_end == std::string::npos ? std::string::npos : host_end - host_start);
+std::string url_host(const std::string& url) {
+  if (!net::is_http_url(url)) return {};
+  const auto host_start = url.find("://") + 3;
+  auto authority_end = url.find_first_of("/?#", host_start);
+  if (authority_end == std::string::npos) authority_end = url.size();
+  std::string host = url.substr(host_start, authority_end - host_start);
+  if (const auto at = host.rfind('@'); at != std::string::npos) host.erase(0, at + 1);
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(0, host.find(']') + 1);  // an IPv6 literal keeps its colons
+  } else if (const auto colon = host.find(':'); colon != std::string::npos) {
+    host.erase(colon);
+  }
   std::transform(host.begin(), host.end(), host.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return host.ends_with(".blob.core.windows.net");
+  return host;
+}
+
+bool href_needs_signing(const std::string& href, const std::string& token_url,
+                        const std::vector<std::string>& storage_hosts) {
+  const std::string host = url_host(href);
+  if (host.empty()) return false;
+  if (host.ends_with(".blob.core.windows.net")) return true;
+  if (host == url_host(token_url)) return true;
+  for (std::string allowed : storage_hosts) {
+    std::transform(allowed.begin(), allowed.end(), allowed.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (allowed.empty()) continue;
+    if (allowed.front() == '.' ? (host.ends_with(allowed) || host == allowed.substr(1))
+                               : host == allowed) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string TokenCache::sign(const std::string& href, const std::string& collection) {
@@ -110,10 +140,12 @@ std::string TokenCache::sign(const std::string& href, const std::string& collect
 
 std::string TokenCache::fetch(const std::string& collection, system_clock::time_point& expiry) {
   const std::string url = base_url_ + "/" + path_segment(collection);
-  net::Headers headers;
-  if (key_) headers.emplace_back("Ocp-Apim-Subscription-Key", *key_);
+  net::HttpRequest request;
+  request.url = url;
+  // A secret header: the client never sends it to another origin, should the service redirect.
+  if (key_) request.secret_headers.emplace_back("Ocp-Apim-Subscription-Key", *key_);
   // 429 (the service's answer under load) is retried by the client, honouring Retry-After.
-  const net::HttpResponse response = http_.get(url, headers);
+  const net::HttpResponse response = http_.send(request);
   {
     std::lock_guard lock(mutex_);
     ++fetches_;

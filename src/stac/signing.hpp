@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "net/http_client.hpp"
 
@@ -49,6 +50,11 @@ class TokenCache {
 
   // Drops the collection's token, e.g. after a blob answered 403; the next sign() fetches anew.
   void invalidate(const std::string& collection);
+  // The same after the storage refused `refused_href` (a signed href), but only while that href
+  // still carries the collection's current token: when a token expires, every reader holding it
+  // is refused at about the same time, and the first to ask gets the one refresh all the others
+  // then share, rather than each fetching its own and invalidating the others'.
+  void invalidate(const std::string& collection, const std::string& refused_href);
 
   // Tokens fetched from the service so far (for tests and progress reports).
   int fetch_count() const;
@@ -68,12 +74,18 @@ class TokenCache {
   int fetches_ = 0;
 };
 
-// Whether an asset href gets a SAS token. Planetary Computer's data sits on Azure Blob Storage
-// (hosts ending in .blob.core.windows.net), and only those hrefs are signed, as its own client
-// does; hrefs elsewhere (Earth Search's public S3 buckets, local files) are read as they are, so
-// another provider works without --token-url none. A token service the user chose explicitly
-// (`custom_token_service`: not Planetary Computer's) signs every http(s) href: it serves its own
-// storage.
-bool href_needs_signing(const std::string& href, bool custom_token_service);
+// Whether an asset href gets a SAS token: an http(s) href on
+//   - Azure Blob Storage (a host ending in .blob.core.windows.net), where Planetary Computer's
+//     data sits, as its own client signs;
+//   - the token service's own host (`token_url`): a self-hosted service serving its own storage,
+//     as the local test server and demo do (token and blobs on 127.0.0.1);
+//   - one of `storage_hosts` (a host, or ".example.com" for it and its subdomains) the user named.
+// Anything else (Earth Search's public S3 buckets, any other host a catalogue names, local paths)
+// is read as it is: a token must never travel to a host it was not issued for.
+bool href_needs_signing(const std::string& href, const std::string& token_url,
+                        const std::vector<std::string>& storage_hosts = {});
+
+// The lower-case host of an http(s) URL ("" for anything else, e.g. a local path).
+std::string url_host(const std::string& url);
 
 }  // namespace s2prep::stac

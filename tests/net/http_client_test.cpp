@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -15,6 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 using testing::Fault;
+using testing::RequestRecord;
 using testing::TestServer;
 
 // Records the waits the client asks for instead of sleeping, so retry tests take no time.
@@ -297,6 +304,183 @@ TEST(HttpClient, SeveralThreadsShareOneClient) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 40);
   EXPECT_EQ(server.request_count("/stac"), 45);
+}
+
+// --- Only http(s), secrets stay on their origin, every exchange is bounded ---------------------
+
+// A TCP listener on 127.0.0.1 that records whether anything ever connected to it: where a
+// hostile link or redirect would send raw bytes.
+class Listener {
+ public:
+  Listener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd_, 4) != 0) {
+      throw std::runtime_error("cannot listen on 127.0.0.1");
+    }
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~Listener() { ::close(fd_); }
+  int port() const { return port_; }
+  // True when a connection is waiting (or was made) on the socket.
+  bool contacted() const {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, 200) > 0;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+TEST(HttpClient, OnlyHttpAndHttpsUrlsAreFetched) {
+  Listener listener;
+  RecordingSleeper sleeper;
+  HttpClient http(fast_options(sleeper));
+  // A catalogue's `next` link is fetched as given: a file:// link read the machine's files and a
+  // gopher:// link wrote raw bytes to a local port.
+  EXPECT_THROW(http.get("file:///etc/passwd"), RemoteError);
+  EXPECT_THROW(http.get("gopher://127.0.0.1:" + std::to_string(listener.port()) + "/_HELLO"),
+               RemoteError);
+  EXPECT_THROW(http.post_json("FTP://127.0.0.1:" + std::to_string(listener.port()) + "/x",
+                              nlohmann::json::object()),
+               RemoteError);
+  EXPECT_FALSE(listener.contacted());
+  EXPECT_TRUE(sleeper.waits.empty());  // a refusal is not retried
+}
+
+TEST(HttpClient, RedirectsToOtherSchemesAreRefusedWithoutContact) {
+  TestServer server;
+  Listener listener;
+  server.inject("/stac",
+                Fault::redirected("ftp://127.0.0.1:" + std::to_string(listener.port()) + "/pub/x"));
+  server.inject("/token", Fault::redirected("file:///etc/passwd", 301));
+  RecordingSleeper sleeper;
+  auto options = fast_options(sleeper);
+  options.transfer_timeout = 2s;
+  HttpClient http(options);
+  try {
+    http.get(server.stac_url());
+    FAIL() << "no exception";
+  } catch (const RemoteError& e) {
+    EXPECT_NE(std::string(e.what()).find("redirected to a URL of scheme ftp"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(listener.contacted());
+  EXPECT_THROW(http.get(server.token_url() + "/c"), RemoteError);
+  EXPECT_TRUE(sleeper.waits.empty());
+}
+
+TEST(HttpClient, RedirectsWithinHttpAreFollowed) {
+  TestServer server;
+  server.inject("/token/a", Fault::redirected(server.token_url() + "/b", 307));
+  // A POST answered 303 continues as a GET of the new location.
+  server.inject("/stac/old-search", Fault::redirected("/stac", 303));
+  RecordingSleeper sleeper;
+  HttpClient http(fast_options(sleeper));
+  const auto token = http.get(server.token_url() + "/a");
+  EXPECT_EQ(token.status, 200);
+  EXPECT_NE(token.body.find("\"token\""), std::string::npos);
+  const auto landing = http.post_json(server.base_url() + "/stac/old-search", {{"x", 1}});
+  EXPECT_EQ(landing.status, 200);
+  const auto log = server.requests();
+  ASSERT_EQ(log.size(), 4u);
+  EXPECT_EQ(log[3].method, "GET");
+  EXPECT_EQ(log[3].path, "/stac");
+}
+
+TEST(HttpClient, SecretHeadersAreNeverSentToAnotherOrigin) {
+  TestServer service;
+  TestServer elsewhere;
+  // Same host, another port: another origin.
+  service.inject("/token/x", Fault::redirected(elsewhere.token_url() + "/x"));
+  service.inject("/token/y", Fault::redirected(service.token_url() + "/z"));
+  RecordingSleeper sleeper;
+  HttpClient http(fast_options(sleeper));
+  HttpRequest request;
+  request.url = service.token_url() + "/x";
+  request.headers = {{"X-Plain", "1"}};
+  request.secret_headers = {{"Ocp-Apim-Subscription-Key", "very-secret"}};
+  EXPECT_EQ(http.send(request).status, 200);
+  request.url = service.token_url() + "/y";
+  EXPECT_EQ(http.send(request).status, 200);
+
+  const auto has = [](const RequestRecord& r, const std::string& name) {
+    for (const auto& [key, value] : r.headers) {
+      if (key == name) return true;
+    }
+    return false;
+  };
+  const auto there = elsewhere.requests();
+  ASSERT_EQ(there.size(), 1u);
+  EXPECT_FALSE(has(there[0], "Ocp-Apim-Subscription-Key"));
+  EXPECT_TRUE(has(there[0], "X-Plain"));
+  const auto here = service.requests();
+  ASSERT_EQ(here.size(), 3u);  // /x, /y and the same-origin redirect target /z
+  for (const auto& r : here) EXPECT_TRUE(has(r, "Ocp-Apim-Subscription-Key")) << r.path;
+}
+
+TEST(HttpClient, TooManyRedirectsIsACleanError) {
+  TestServer server;
+  server.inject("/stac", Fault::redirected("/stac", 302, 100));
+  RecordingSleeper sleeper;
+  HttpClient http(fast_options(sleeper));
+  EXPECT_THROW(http.get(server.stac_url()), RemoteError);
+  EXPECT_EQ(server.request_count("/stac"), 6);  // the request and 5 redirects
+}
+
+TEST(HttpClient, DefaultLowSpeedLimitAbandonsADrippingServer) {
+  // 10 bytes/s: never a stall, yet a ~400-byte token answer would take 40 s, and a catalogue
+  // page hours. The default limit (1 KB/s over low_speed_time) abandons it.
+  TestServer server;
+  server.inject("/token", Fault::dripping(100ms, 1, 100));
+  RecordingSleeper sleeper;
+  HttpOptions options;
+  options.sleep = sleeper.function();
+  options.low_speed_time = 1s;
+  options.retry.max_attempts = 2;
+  HttpClient http(options);
+  EXPECT_THROW(http.get(server.token_url() + "/c"), RemoteError);
+  EXPECT_EQ(server.request_count("/token"), 2);
+}
+
+TEST(HttpClient, TotalBudgetBoundsAnAttemptThatKeepsDripping) {
+  // Fast enough for the low-speed rule, but the whole exchange may not outlast max_total.
+  TestServer server;
+  server.inject("/token", Fault::dripping(100ms, 16, 100));
+  RecordingSleeper sleeper;
+  auto options = fast_options(sleeper);
+  options.low_speed_limit = 1;
+  options.retry.max_total = 1s;
+  HttpClient http(options);
+  try {
+    http.get(server.token_url() + "/c");
+    FAIL() << "no exception";
+  } catch (const RemoteError& e) {
+    EXPECT_NE(std::string(e.what()).find("retry budget"), std::string::npos) << e.what();
+  }
+}
+
+TEST(HttpOptions, EveryExchangeIsBoundedByDefault) {
+  const HttpOptions defaults;
+  EXPECT_GT(defaults.transfer_timeout.count(), 0);
+  EXPECT_GE(defaults.low_speed_limit, 1024);
+  EXPECT_GT(defaults.retry.max_total.count(), 0);
+}
+
+TEST(SameOrigin, SchemeHostAndPort) {
+  EXPECT_TRUE(same_origin("https://a.example/x", "https://A.example:443/y?q"));
+  EXPECT_FALSE(same_origin("https://a.example/x", "http://a.example/x"));
+  EXPECT_FALSE(same_origin("http://127.0.0.1:1/x", "http://127.0.0.1:2/x"));
+  EXPECT_FALSE(same_origin("https://a.example/x", "https://a.example.evil/x"));
+  EXPECT_TRUE(is_http_url("HTTPS://a.example/"));
+  EXPECT_FALSE(is_http_url("file:///etc/passwd"));
+  EXPECT_FALSE(is_http_url("/etc/passwd"));
 }
 
 }  // namespace

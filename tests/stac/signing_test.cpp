@@ -303,17 +303,95 @@ TEST(TokenCache, SecretsNeverAppearInMessagesOrLogs) {
 namespace s2prep::stac {
 namespace {
 
-TEST(HrefNeedsSigning, OnlyAzureBlobsUnlessTheTokenServiceIsCustom) {
+TEST(HrefNeedsSigning, AzureBlobsAndTheTokenServicesOwnHostOnly) {
+  const std::string pc_token = "https://planetarycomputer.microsoft.com/api/sas/v1/token";
   const std::string pc =
       "https://sentinel2l2a01.blob.core.windows.net/sentinel2-l2/33/U/UP/2023/B04_10m.tif";
-  EXPECT_TRUE(href_needs_signing(pc, false));
-  EXPECT_TRUE(href_needs_signing("https://X.Blob.Core.Windows.Net:443/c/b.tif", false));
+  EXPECT_TRUE(href_needs_signing(pc, pc_token));
+  EXPECT_TRUE(href_needs_signing("https://X.Blob.Core.Windows.Net:443/c/b.tif", pc_token));
   EXPECT_FALSE(href_needs_signing(
-      "https://sentinel-cogs.s3.us-west-2.amazonaws.com/sentinel-s2-l2a-cogs/B04.tif", false));
-  EXPECT_FALSE(href_needs_signing("https://evil.example/x.blob.core.windows.net/b.tif", false));
-  EXPECT_FALSE(href_needs_signing("/data/B04.tif", false));
-  EXPECT_FALSE(href_needs_signing("/data/B04.tif", true));
-  EXPECT_TRUE(href_needs_signing("http://127.0.0.1:8080/blob/B04.tif", true));
+      "https://sentinel-cogs.s3.us-west-2.amazonaws.com/sentinel-s2-l2a-cogs/B04.tif", pc_token));
+  EXPECT_FALSE(href_needs_signing("https://evil.example/x.blob.core.windows.net/b.tif", pc_token));
+  EXPECT_FALSE(href_needs_signing("https://x.blob.core.windows.net@evil.example/b.tif", pc_token));
+  EXPECT_FALSE(href_needs_signing("/data/B04.tif", pc_token));
+  EXPECT_FALSE(href_needs_signing("file:///data/B04.tif", pc_token));
+
+  // A custom token service signs its own host's hrefs (the local demo: token and blobs on
+  // 127.0.0.1) and Azure's, but not every host a catalogue happens to name.
+  const std::string custom = "http://127.0.0.1:8080/token";
+  EXPECT_TRUE(href_needs_signing("http://127.0.0.1:8080/blob/B04.tif", custom));
+  EXPECT_TRUE(href_needs_signing(pc, custom));
+  EXPECT_FALSE(href_needs_signing("http://localhost:8080/blob/B04.tif", custom));
+  EXPECT_FALSE(href_needs_signing("https://attacker.example/B04.tif", custom));
+  EXPECT_FALSE(href_needs_signing("/data/B04.tif", custom));
+
+  // Hosts the user named: exact, or a domain and its subdomains with a leading dot.
+  const std::vector<std::string> hosts{"data.example.org", ".cdn.example.net"};
+  EXPECT_TRUE(href_needs_signing("https://DATA.example.org/B04.tif", custom, hosts));
+  EXPECT_FALSE(href_needs_signing("https://more.data.example.org/B04.tif", custom, hosts));
+  EXPECT_TRUE(href_needs_signing("https://eu.cdn.example.net/B04.tif", custom, hosts));
+  EXPECT_TRUE(href_needs_signing("https://cdn.example.net/B04.tif", custom, hosts));
+  EXPECT_FALSE(href_needs_signing("https://evilcdn.example.net/B04.tif", custom, hosts));
+}
+
+TEST(UrlHost, LowerCaseWithoutPortOrCredentials) {
+  EXPECT_EQ(url_host("https://User:Pw@Acct.Blob.Core.Windows.Net:443/c?x"),
+            "acct.blob.core.windows.net");
+  EXPECT_EQ(url_host("http://[::1]:8080/x"), "[::1]");
+  EXPECT_EQ(url_host("http://127.0.0.1"), "127.0.0.1");
+  EXPECT_EQ(url_host("/local/path.tif"), "");
+}
+
+// One token expiry, many readers refused at once: one refresh, shared by all of them.
+TEST(TokenCache, OneRefreshPerExpiryWhateverTheNumberOfRefusedReaders) {
+  TestServer server;
+  Recorder rec;
+  net::HttpClient http(rec.options());
+  TokenCache cache(http, server.token_url());
+  const std::string collection = "sentinel-2-l2a";
+  std::vector<std::string> refused;
+  for (int i = 0; i < 12; ++i) {
+    refused.push_back(cache.sign("http://h/B" + std::to_string(i) + ".tif", collection));
+  }
+  ASSERT_EQ(cache.fetch_count(), 1);
+  const std::string stale = cache.token(collection);
+
+  std::vector<std::thread> threads;
+  std::vector<std::string> fresh(refused.size());
+  for (std::size_t i = 0; i < refused.size(); ++i) {
+    threads.emplace_back([&, i] {
+      cache.invalidate(collection, refused[i]);
+      fresh[i] = cache.sign("http://h/again.tif", collection);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(cache.fetch_count(), 2);
+  EXPECT_EQ(server.tokens_issued(), 2);
+  for (const auto& href : fresh) {
+    EXPECT_EQ(href, "http://h/again.tif?" + cache.token(collection));
+    EXPECT_EQ(href.find(stale), std::string::npos);
+  }
+  // A href refused with the new token does refresh again.
+  cache.invalidate(collection, fresh[0]);
+  cache.token(collection);
+  EXPECT_EQ(cache.fetch_count(), 3);
+}
+
+// The key goes to the token service only: not to another origin it redirects to.
+TEST(TokenCache, KeyIsNotSentToAnotherOriginOnRedirect) {
+  TestServer service;
+  TestServer elsewhere;
+  service.inject("/token/", Fault::redirected(elsewhere.token_url() + "/sentinel-2-l2a"));
+  Recorder rec;
+  net::HttpClient http(rec.options());
+  TokenCache cache(http, service.token_url(), std::string(kKey));
+  EXPECT_FALSE(cache.token("sentinel-2-l2a").empty());
+  const auto there = elsewhere.requests();
+  ASSERT_EQ(there.size(), 1u);
+  EXPECT_EQ(header_value(there[0], "Ocp-Apim-Subscription-Key"), "");
+  const auto here = service.requests();
+  ASSERT_EQ(here.size(), 1u);
+  EXPECT_EQ(header_value(here[0], "Ocp-Apim-Subscription-Key"), kKey);
 }
 
 }  // namespace
