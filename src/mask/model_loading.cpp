@@ -28,13 +28,13 @@ std::string_view to_string(EngineChoice choice) {
   return "auto";
 }
 
-LoadedModel load_model(const std::filesystem::path& file, ModelKind kind, EngineChoice choice) {
+ModelWithEngine load_model(const std::filesystem::path& file, ModelKind kind, EngineChoice choice) {
   if (choice == EngineChoice::opencv) return {load_opencv_model(file, kind), "opencv", {}};
   if (choice == EngineChoice::onednn) return {load_onednn_model(file, kind), "onednn", {}};
   try {
     return {load_onednn_model(file, kind), "onednn", {}};
   } catch (const Error& e) {
-    LoadedModel loaded{load_opencv_model(file, kind), "opencv", e.what()};
+    ModelWithEngine loaded{load_opencv_model(file, kind), "opencv", e.what()};
     spdlog::info("{} runs on OpenCV DNN: {}", file.filename().string(), e.what());
     return loaded;
   }

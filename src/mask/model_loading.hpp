@@ -16,7 +16,7 @@ enum class EngineChoice { automatic, onednn, opencv };
 EngineChoice parse_engine_choice(std::string_view text);
 std::string_view to_string(EngineChoice choice);
 
-struct LoadedModel {
+struct ModelWithEngine {
   std::unique_ptr<SegmentationModel> model;
   std::string engine;  // the engine that runs it: "onednn" or "opencv"
   // Why `automatic` did not pick oneDNN (empty when it did, or when the engine was forced).
@@ -27,7 +27,7 @@ struct LoadedModel {
 // model it implements (FPN and CheapLab: docs/benchmarks.md), and falls back to OpenCV DNN when
 // oneDNN cannot run the model; errors about the file itself (missing, Git LFS pointer, corrupt,
 // wrong contract) then come from the OpenCV loader, as with `opencv`.
-LoadedModel load_model(const std::filesystem::path& file, ModelKind kind, EngineChoice choice);
+ModelWithEngine load_model(const std::filesystem::path& file, ModelKind kind, EngineChoice choice);
 
 // Threads for inference, process-wide, set once at start-up before any model runs: OpenCV's
 // (cv::setNumThreads) and oneDNN's (OpenMP, applied on each thread that runs a model).

@@ -214,11 +214,11 @@ namespace s2prep::mask {
 namespace {
 
 TEST(ModelLoading, AutoPicksOneDnnWhereItRunsTheGraphAndOpenCvElsewhere) {
-  const LoadedModel zoo =
+  const ModelWithEngine zoo =
       load_model(model_path("cloud_zoo.onnx"), ModelKind::cloud, EngineChoice::automatic);
   EXPECT_EQ(zoo.engine, "onednn");
   EXPECT_TRUE(zoo.fallback_reason.empty());
-  const LoadedModel abs =
+  const ModelWithEngine abs =
       load_model(model_path("cloud_abs.onnx"), ModelKind::cloud, EngineChoice::automatic);
   EXPECT_EQ(abs.engine, "opencv");
   EXPECT_NE(abs.fallback_reason.find("operator Abs"), std::string::npos) << abs.fallback_reason;
