@@ -287,6 +287,16 @@ class OneDnnModel final : public SegmentationModel {
     opset_ = model.opset();
     output_name_ = model.output_name();
     for (const auto& init : g.initializer()) constants_[init.name()] = read_tensor(init);
+    // Constant nodes first: exporters often place them after the operator that a fusion looks
+    // ahead from (Conv -> Add(constant)).
+    for (const auto& node : g.node()) {
+      if (node.op_type() != "Constant" || node.output_size() != 1) continue;
+      try {
+        if (auto c = fold_constant(node, {})) constants_[node.output(0)] = std::move(*c);
+      } catch (const std::exception& e) {
+        unsupported(node, std::string("cannot be read (") + e.what() + ")");
+      }
+    }
     const int n_nodes = g.node_size();
     for (int k = 0; k < n_nodes; ++k)
       // Shape reads no data (it is folded to a constant), so it does not keep a value alive.
@@ -762,13 +772,13 @@ class OneDnnModel final : public SegmentationModel {
     if (axis != 1)
       unsupported(node, "along axis " + std::to_string(axis) + " of a tensor is not implemented");
     std::vector<int> srcs;
-    std::vector<memory::desc> mds;
     for (int k = 0; k < node.input_size(); ++k) {
       if (!is_runtime(node.input(k)))
         unsupported(node, "of a constant and a tensor is not implemented");
       srcs.push_back(runtime(node, k));
-      mds.push_back(tensors_[srcs.back()].md);
     }
+    std::vector<memory::desc> mds;
+    for (int src : srcs) mds.push_back(tensors_[src].md);
     dnnl::concat::primitive_desc pd(1, mds, engine_);
     for (int s : srcs) use(s);
     const int dst = new_tensor(pd.dst_desc(), node.output(0));
