@@ -1049,6 +1049,9 @@ std::unique_ptr<SegmentationModel> load_onednn_model(const std::filesystem::path
   } catch (const dnnl::error& e) {
     throw UnsupportedModelError(what + " cannot be built with oneDNN (" + e.what() +
                                 "): use --engine opencv.");
+  } catch (const std::runtime_error& e) {  // a tensor the ONNX reader cannot decode
+    throw UnsupportedModelError(what + " cannot be read by the oneDNN engine (" + e.what() +
+                                "): use --engine opencv.");
   }
   const int required = required_output_channels(kind);
   const auto& od = model->output_dims();
