@@ -24,6 +24,7 @@ struct RunCommand {
   std::string layout = "grid";
   bool print_params = false;
   bool no_harmonize = false;
+  std::string engine = "auto";
   bool quiet = false;
   // Flags that are also parameters-file keys: applied over the file only when given.
   CLI::Option* cloud_thr = nullptr;
@@ -68,6 +69,7 @@ struct RunCommand {
       throw InputError("--full-tile needs --layout tile (the grid layout covers the region only).");
     }
     run_options.harmonize = !no_harmonize;
+    run_options.engine = mask::parse_engine_choice(engine);
     if (!run_options.model_dir.empty()) {
       mask::check_model_dir(run_options.model_dir, "--model-dir");
     } else if (const char* dir = std::getenv("S2PREP_MODEL_DIR"); dir && *dir) {
@@ -159,6 +161,10 @@ void register_run_command(CLI::App& app, std::function<int()>& action) {
   sub->add_option("--threads", o.inference_threads,
                   "Threads of the ONNX inference engine (default: all cores)")
       ->check(CLI::Range(1, 256));
+  sub->add_option("--engine", c->engine,
+                  "Inference engine for ONNX models: auto (oneDNN where it runs the model, "
+                  "else OpenCV DNN), onednn or opencv (default auto)")
+      ->check(CLI::IsMember({"auto", "onednn", "opencv"}));
   sub->add_option("--parallel-acquisitions", o.acquisitions_in_flight,
                   "Acquisitions processed at once (default 1; 2 reads the next one while the "
                   "current one is in inference: faster with ONNX models, twice the memory)")

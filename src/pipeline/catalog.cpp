@@ -97,7 +97,8 @@ nlohmann::json to_stac_item(const OutputRecord& r) {
   auto model_json = [](const ModelRecord& m) {
     return nlohmann::json{
         {"name", m.name},
-        {"sha256", m.sha256.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.sha256)}};
+        {"sha256", m.sha256.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.sha256)},
+        {"engine", m.engine.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.engine)}};
   };
   nlohmann::json props{
       {"datetime", format_time(r.datetime)},
@@ -164,8 +165,10 @@ OutputRecord from_stac_item(const nlohmann::json& item) {
                            s.at("harmonized").get<bool>()});
     }
     auto model = [](const nlohmann::json& m) {
+      const auto engine = m.find("engine");
       return ModelRecord{m.at("name").get<std::string>(),
-                         m.at("sha256").is_null() ? "" : m.at("sha256").get<std::string>()};
+                         m.at("sha256").is_null() ? "" : m.at("sha256").get<std::string>(),
+                         engine == m.end() || engine->is_null() ? "" : engine->get<std::string>()};
     };
     r.cloud_model = model(p.at("s2prep:cloud_model"));
     r.shadow_model = model(p.at("s2prep:shadow_model"));

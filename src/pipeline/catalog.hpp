@@ -29,6 +29,7 @@ struct SourceRecord {
 struct ModelRecord {
   std::string name;    // file name, or "builtin"
   std::string sha256;  // empty for builtin
+  std::string engine;  // what ran it: "onednn", "opencv" or "builtin"; empty when unknown
 };
 
 // The mean sun position used for the output, and where it came from: "item properties",

@@ -58,6 +58,7 @@ struct OutputUnit {
 struct LoadedModel {
   mask::ResolvedModel resolved;
   std::unique_ptr<mask::SegmentationModel> network;  // null for builtin
+  std::string engine = "builtin";                    // "onednn", "opencv" or "builtin"
   // A network is not safe to run from two threads; acquisitions in flight take turns on it
   // (while one infers, the next one reads).
   std::unique_ptr<std::mutex> busy = std::make_unique<std::mutex>();
@@ -150,7 +151,7 @@ class Runner {
     auto outcome = search(o_.request, http);
     require_complete(outcome, o_.allow_incomplete);
 
-    if (o_.inference_threads > 0) mask::set_inference_threads(o_.inference_threads);
+    if (o_.inference_threads > 0) mask::set_model_threads(o_.inference_threads);
     LoadedModel cloud = load(params.cloud_model, mask::ModelKind::cloud);
     LoadedModel shadow = load(params.shadow_model, mask::ModelKind::shadow);
 
@@ -224,10 +225,15 @@ class Runner {
       spdlog::info("{}", m.resolved.notice);
       notices_.push_back(m.resolved.notice);
     }
-    if (!m.resolved.builtin) m.network = mask::load_opencv_model(m.resolved.path, kind);
+    if (!m.resolved.builtin) {
+      auto loaded = mask::load_model(m.resolved.path, kind, o_.engine);
+      m.network = std::move(loaded.model);
+      m.engine = loaded.engine;
+    }
     spdlog::info(
-        "{} model: {}{}", mask::to_string(kind), m.resolved.name,
-        m.resolved.sha256.empty() ? "" : " (sha256 " + m.resolved.sha256.substr(0, 12) + "…)");
+        "{} model: {}{} on {}", mask::to_string(kind), m.resolved.name,
+        m.resolved.sha256.empty() ? "" : " (sha256 " + m.resolved.sha256.substr(0, 12) + "…)",
+        m.engine);
     return m;
   }
 
@@ -451,8 +457,10 @@ class Runner {
     record.datetime = unit.acquisition->datetime;
     record.grid = unit.grid;
     record.tiles = unit.tiles;
-    record.cloud_model = {cloud_model.resolved.name, cloud_model.resolved.sha256};
-    record.shadow_model = {shadow_model.resolved.name, shadow_model.resolved.sha256};
+    record.cloud_model = {cloud_model.resolved.name, cloud_model.resolved.sha256,
+                          cloud_model.engine};
+    record.shadow_model = {shadow_model.resolved.name, shadow_model.resolved.sha256,
+                           shadow_model.engine};
     record.cloud_thr = params.cloud_thr;
     record.shadow_thr = params.shadow_thr;
     record.fingerprint = fingerprint;
@@ -615,9 +623,14 @@ class Runner {
     run["request"]["geometry"] = outcome.region.lonlat().to_geojson();
     run["request"]["start"] = format_time(outcome.range.start);
     run["request"]["end"] = format_time(outcome.range.end);
-    run["models"] = {
-        {"cloud", {{"name", cloud.resolved.name}, {"sha256", cloud.resolved.sha256}}},
-        {"shadow", {{"name", shadow.resolved.name}, {"sha256", shadow.resolved.sha256}}}};
+    run["models"] = {{"cloud",
+                      {{"name", cloud.resolved.name},
+                       {"sha256", cloud.resolved.sha256},
+                       {"engine", cloud.engine}}},
+                     {"shadow",
+                      {{"name", shadow.resolved.name},
+                       {"sha256", shadow.resolved.sha256},
+                       {"engine", shadow.engine}}}};
     run["items_found"] = outcome.items_found;
     run["outputs"] = result.outputs.size();
     run["skipped"] = result.skipped;

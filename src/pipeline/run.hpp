@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "mask/model_loading.hpp"
 #include "pipeline/request.hpp"
 
 namespace s2prep::pipeline {
@@ -26,6 +27,7 @@ struct RunOptions {
   std::filesystem::path model_dir;  // where bare model names and `auto` look
   int jobs = 0;                     // parallel reads; 0 = a sensible default
   int inference_threads = 0;        // threads of the ONNX engine; 0 = all cores
+  mask::EngineChoice engine = mask::EngineChoice::automatic;  // which engine runs ONNX models
   // Acquisitions processed at once: with 2, the next acquisition is read while the current one
   // is in inference (each holds its stack in memory). Default 1: with two in flight, repeated
   // runs gave pixel-identical but not always byte-identical COGs under load (cause not found).

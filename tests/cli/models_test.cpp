@@ -160,8 +160,12 @@ TEST_F(ModelsCli, StandInCloudModelIsUsedAndRecorded) {
     EXPECT_EQ(model["name"], kStandIn);
     EXPECT_EQ(model["sha256"], listed_sha256(kStandIn));
     EXPECT_EQ(items[0]["properties"]["s2prep:shadow_model"]["name"], "builtin");
+    // --engine auto runs the CheapLab architecture on oneDNN and says so.
+    EXPECT_EQ(model["engine"], "onednn");
+    EXPECT_EQ(items[0]["properties"]["s2prep:shadow_model"]["engine"], "builtin");
     const json run = read_json(out.path() / "run.json");
     EXPECT_EQ(run["models"]["cloud"]["sha256"], listed_sha256(kStandIn));
+    EXPECT_EQ(run["models"]["cloud"]["engine"], "onednn");
     expect_probabilities(out.path(), items[0]);
   }
 }

@@ -81,6 +81,119 @@ def conv_model(path, w, bias, in_shape, pads=(0, 0, 0, 0), out_channels=None, ba
     onnx.save(model, path)
 
 
+def save(model, path):
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+class GraphBuilder:
+    """Builds a graph node by node with seeded random weights (np.random.default_rng): the
+    engine comparison tests run the same file through OpenCV DNN and oneDNN, so the weights
+    need no closed formula."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+        self.nodes, self.inits, self.count = [], [], 0
+
+    def name(self, base):
+        self.count += 1
+        return f"{base}_{self.count}"
+
+    def const(self, value, base="c"):
+        n = self.name(base)
+        self.inits.append(numpy_helper.from_array(np.asarray(value), n))
+        return n
+
+    def op(self, op_type, inputs, n_out=1, **attrs):
+        outs = [self.name(op_type.lower()) for _ in range(n_out)]
+        self.nodes.append(helper.make_node(op_type, inputs, outs, name=outs[0], **attrs))
+        return outs[0] if n_out == 1 else outs
+
+    def conv(self, x, c_in, c_out, k=1, stride=1, pad=0, scale=1.0, group=1):
+        w = (self.rng.standard_normal((c_out, c_in // group, k, k)) * scale /
+             np.sqrt(c_in // group * k * k)).astype(np.float32)
+        b = (self.rng.standard_normal(c_out) * 0.1).astype(np.float32)
+        return self.op("Conv", [x, self.const(w, "w"), self.const(b, "b")], kernel_shape=[k, k],
+                       strides=[stride, stride], pads=[pad] * 4, group=group)
+
+    def batchnorm(self, x, c):
+        r = self.rng
+        params = [(1 + 0.2 * r.standard_normal(c)), 0.1 * r.standard_normal(c),
+                  0.1 * r.standard_normal(c), 0.5 + r.random(c)]
+        return self.op("BatchNormalization",
+                       [x] + [self.const(p.astype(np.float32), "bn") for p in params],
+                       epsilon=1e-5)
+
+    def resize(self, x, sizes=None, scales=None, mode="linear", coord="half_pixel",
+               nearest="round_prefer_floor"):
+        roi = self.const(np.zeros(0, dtype=np.float32), "roi")
+        if sizes is not None:
+            ins = [x, roi, self.const(np.zeros(0, dtype=np.float32), "scales"),
+                   self.const(np.array(sizes, dtype=np.int64), "sizes")]
+        else:
+            ins = [x, roi, self.const(np.array(scales, dtype=np.float32), "scales")]
+        return self.op("Resize", ins, mode=mode, coordinate_transformation_mode=coord,
+                       nearest_mode=nearest)
+
+    def model(self, path, out_channels, opset=OPSET):
+        x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, BANDS, 512, 512])
+        self.nodes[-1].output[0] = "output"  # the final node writes the graph output
+        y = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, out_channels, 512, 512])
+        graph = helper.make_graph(self.nodes, "s2prep_engine_test", [x], [y], self.inits)
+        save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                               producer_name="s2prep tests"), path)
+
+
+def zoo_model(path, shadow=False):
+    """Every operator the oneDNN engine implements, in the combinations the FPN and CheapLab
+    models use them: a channel Split, convolutions followed by batch normalisation, ReLU and a
+    residual sum, max and average pooling, linear Resize with align_corners (up) and half_pixel
+    (down and up), nearest Resize, Resize followed by Add, a normalised difference (Sub, Add of
+    a scalar, Div by a tensor) followed by a standalone batch normalisation, Sigmoid, Mul by a
+    scalar and a channel Concat."""
+    g = GraphBuilder(7 if not shadow else 11)
+    s = 1e-4 if not shadow else 1.0  # cloud models see raw digital numbers
+    x = g.op("Mul", ["input", g.const(np.array(s, dtype=np.float32), "s")])
+    a, b = g.op("Split", [x], n_out=2, axis=1, split=[4, 8])
+    ca = g.op("Relu", [g.batchnorm(g.conv(a, 4, 8, k=3, pad=1), 8)])
+    cb = g.conv(b, 8, 8)
+    s1 = g.op("Add", [ca, cb])  # cb's convolution is the later producer: a fused sum
+    s1 = g.op("Relu", [s1])
+    p = g.op("MaxPool", [s1], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    q = g.op("AveragePool", [p], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)
+    c16 = g.op("Relu", [g.conv(q, 8, 16, k=3, pad=1)])
+    lateral = g.conv(p, 8, 16)
+    up = g.resize(c16, sizes=[1, 16, 256, 256], coord="align_corners")
+    t = g.op("Add", [lateral, up])
+    u = g.resize(t, scales=[1, 1, 2, 2], mode="nearest", coord="asymmetric", nearest="floor")
+    d = g.resize(x, sizes=[1, BANDS, 256, 256])
+    e = g.resize(g.conv(d, BANDS, 4), sizes=[1, 4, 512, 512])
+    num = g.conv(u, 16, 4)
+    den = g.op("Add", [g.op("Sigmoid", [g.conv(u, 16, 4)]),
+                       g.const(np.array(0.5, dtype=np.float32), "eps")])
+    q2 = g.batchnorm(g.op("Div", [g.op("Sub", [num, g.const(np.array(0.25, dtype=np.float32))]),
+                                  den]), 4)
+    cat = g.op("Concat", [q2, e, u], axis=1)
+    g.conv(cat, 24, 1 if shadow else 2, k=3, pad=1, scale=6.0)
+    g.model(path, 1 if shadow else 2)
+
+
+def softmax_model(path):
+    """A convolution followed by a channel Softmax (opset 13 semantics)."""
+    g = GraphBuilder(3)
+    c = g.conv("input", BANDS, 2, scale=1e-3)
+    g.op("Softmax", [c], axis=1)
+    g.model(path, 2, opset=13)
+
+
+def unsupported_model(path):
+    """A valid model with an operator the oneDNN engine does not implement (Abs)."""
+    g = GraphBuilder(5)
+    c = g.conv("input", BANDS, 2, scale=1e-3)
+    g.op("Abs", [c])
+    g.model(path, 2)
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -95,6 +208,10 @@ def main():
     conv_model(p("cloud_spatial.onnx"), w, b, full, pads=(d, d, d, d), dilation=d)
     w, b = linear_shadow_weights()
     conv_model(p("shadow_linear.onnx"), w, b, full)
+    zoo_model(p("cloud_zoo.onnx"))
+    zoo_model(p("shadow_zoo.onnx"), shadow=True)
+    softmax_model(p("cloud_softmax13.onnx"))
+    unsupported_model(p("cloud_abs.onnx"))
 
     # Broken variants, each violating one part of the contract.
     w, b = linear_cloud_weights()

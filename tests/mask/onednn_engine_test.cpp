@@ -1,0 +1,254 @@
+// The oneDNN engine against OpenCV DNN: the same ONNX file through both engines must give the
+// same probabilities (within 1e-3) and the same masks except where a probability sits within
+// 1e-3 of the threshold. OpenCV's importer and kernels share no code with the oneDNN engine,
+// so agreement checks the graph reading, the operator semantics and the fusions.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "core/errors.hpp"
+#include "mask/model_loading.hpp"
+#include "mask/onednn_engine.hpp"
+#include "mask/opencv_engine.hpp"
+#include "mask/probability.hpp"
+#include "test_support.hpp"
+
+namespace s2prep::mask {
+namespace {
+
+using testing::model_path;
+using testing::synthetic_stack;
+
+std::filesystem::path standin(const std::string& name) {
+  return std::filesystem::path(S2PREP_SHARED_DIR) / "models" / name;
+}
+
+// One chip of the synthetic stack, scaled by `scale` (the pipeline's scaling for a model's kind
+// is 1 for cloud and 0.0001 for shadow models).
+std::vector<float> chip(float scale, std::uint32_t seed) {
+  const BandStack s = synthetic_stack(kChipSize, kChipSize, seed);
+  std::vector<float> in(std::size_t(kModelBands) * kChipSize * kChipSize);
+  for (int b = 0; b < kModelBands; ++b)
+    for (int r = 0; r < kChipSize; ++r)
+      for (int c = 0; c < kChipSize; ++c)
+        in[(std::size_t(b) * kChipSize + r) * kChipSize + c] = s.at(b, r, c) * scale;
+  return in;
+}
+
+std::vector<float> probabilities(const std::vector<float>& logits, int channels) {
+  const std::size_t plane = std::size_t(kChipSize) * kChipSize;
+  std::vector<float> p(plane);
+  for (std::size_t i = 0; i < plane; ++i) {
+    if (channels == 1) {
+      p[i] = 1.0f / (1.0f + std::exp(-logits[i]));
+    } else {
+      const double a = logits[i], b = logits[plane + i], m = std::max(a, b);
+      p[i] = static_cast<float>(std::exp(b - m) / (std::exp(a - m) + std::exp(b - m)));
+    }
+  }
+  return p;
+}
+
+struct Comparison {
+  double max_prob_diff = 0;
+  double max_logit_diff = 0;  // relative to the largest |logit| of the chip
+  double prob_lo = 1, prob_hi = 0;
+};
+
+float contract_scale(ModelKind kind) { return kind == ModelKind::shadow ? 0.0001f : 1.0f; }
+
+Comparison compare_engines(const std::filesystem::path& file, ModelKind kind, float scale,
+                           int chips = 2) {
+  auto cv = load_opencv_model(file, kind);
+  auto dnn = load_onednn_model(file, kind);
+  EXPECT_EQ(cv->output_channels(), dnn->output_channels());
+  const int channels = cv->output_channels();
+  const std::size_t n = std::size_t(channels) * kChipSize * kChipSize;
+  Comparison r;
+  for (int k = 0; k < chips; ++k) {
+    // Two different chips through the same model objects: buffers and primitives are reused.
+    const std::vector<float> in = chip(scale, 3 + k);
+    std::vector<float> a(n), b(n, -12345.f);
+    cv->infer(in.data(), a.data());
+    dnn->infer(in.data(), b.data());
+    double largest = 1e-30, diff = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      largest = std::max(largest, std::abs(double(a[i])));
+      diff = std::max(diff, std::abs(double(a[i]) - b[i]));
+    }
+    r.max_logit_diff = std::max(r.max_logit_diff, diff / largest);
+    const auto pa = probabilities(a, channels), pb = probabilities(b, channels);
+    for (std::size_t i = 0; i < pa.size(); ++i) {
+      r.max_prob_diff = std::max(r.max_prob_diff, std::abs(double(pa[i]) - pb[i]));
+      r.prob_lo = std::min(r.prob_lo, double(pa[i]));
+      r.prob_hi = std::max(r.prob_hi, double(pa[i]));
+    }
+  }
+  std::cout << file.filename().string() << ": max |p_onednn - p_opencv| " << r.max_prob_diff
+            << ", max relative logit difference " << r.max_logit_diff << ", OpenCV p in ["
+            << r.prob_lo << ", " << r.prob_hi << "]\n";
+  return r;
+}
+
+void expect_same_answers(const std::filesystem::path& file, ModelKind kind) {
+  const Comparison r = compare_engines(file, kind, contract_scale(kind));
+  EXPECT_LE(r.max_prob_diff, 1e-3) << file;
+  EXPECT_LE(r.max_logit_diff, 1e-4) << file;
+}
+
+TEST(OneDnnEngine, GeneratedLinearModelsMatchOpenCv) {
+  expect_same_answers(model_path("cloud_linear.onnx"), ModelKind::cloud);
+  expect_same_answers(model_path("shadow_linear.onnx"), ModelKind::shadow);
+  expect_same_answers(model_path("cloud_spatial.onnx"), ModelKind::cloud);
+}
+
+// Every implemented operator and fusion at once; the probabilities must spread, or the
+// comparison would prove little.
+TEST(OneDnnEngine, GeneratedOperatorZooMatchesOpenCv) {
+  for (auto [name, kind] : {std::pair{"cloud_zoo.onnx", ModelKind::cloud},
+                            std::pair{"shadow_zoo.onnx", ModelKind::shadow}}) {
+    const Comparison r = compare_engines(model_path(name), kind, contract_scale(kind));
+    EXPECT_LE(r.max_prob_diff, 1e-3) << name;
+    EXPECT_LE(r.max_logit_diff, 1e-4) << name;
+    EXPECT_GT(r.prob_hi - r.prob_lo, 0.3) << name;
+  }
+}
+
+TEST(OneDnnEngine, ChannelSoftmaxMatchesOpenCv) {
+  expect_same_answers(model_path("cloud_softmax13.onnx"), ModelKind::cloud);
+}
+
+TEST(OneDnnEngine, UnsupportedOperatorIsNamed) {
+  try {
+    load_onednn_model(model_path("cloud_abs.onnx"), ModelKind::cloud);
+    ADD_FAILURE() << "cloud_abs.onnx loaded";
+  } catch (const UnsupportedModelError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("cloud_abs.onnx"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("operator Abs"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--engine opencv"), std::string::npos) << msg;
+    EXPECT_EQ(e.exit_code(), 2);
+  }
+  // OpenCV still runs it.
+  EXPECT_EQ(load_opencv_model(model_path("cloud_abs.onnx"), ModelKind::cloud)->output_channels(),
+            2);
+}
+
+TEST(OneDnnEngine, ContractViolationsAreInputErrors) {
+  EXPECT_THROW(load_onednn_model(model_path("bad_in3.onnx"), ModelKind::cloud), InputError);
+  EXPECT_THROW(load_onednn_model(model_path("bad_hw256.onnx"), ModelKind::cloud), InputError);
+  EXPECT_THROW(load_onednn_model(model_path("bad_out3.onnx"), ModelKind::cloud), InputError);
+  EXPECT_THROW(load_onednn_model(model_path("bad_truncated.onnx"), ModelKind::cloud), InputError);
+  EXPECT_THROW(load_onednn_model(model_path("cloud_linear.onnx"), ModelKind::shadow), InputError);
+  EXPECT_THROW(load_onednn_model(model_path("no_such_model.onnx"), ModelKind::cloud), InputError);
+}
+
+// Whole rasters through the reference chipping: probabilities within 1e-3 everywhere and the
+// thresholded masks identical except where the probability is within 1e-3 of the threshold.
+TEST(OneDnnEngine, ChippedProbabilitiesAndMasksMatchOpenCv) {
+  for (auto [name, kind] : {std::pair{"cloud_zoo.onnx", ModelKind::cloud},
+                            std::pair{"shadow_zoo.onnx", ModelKind::shadow}}) {
+    BandStack s = synthetic_stack(700, 600, 5);
+    for (int i = 0; i < 300; ++i) s.at(i % 12, (i * 31) % 600, (i * 17) % 700) = 0;
+    auto cv = load_opencv_model(model_path(name), kind);
+    auto dnn = load_onednn_model(model_path(name), kind);
+    BandStackChipSource source(s);
+    const FloatRaster a = compute_probability(*cv, kind, source);
+    const FloatRaster b = compute_probability(*dnn, kind, source);
+    ASSERT_EQ(a.data.size(), b.data.size());
+    double max_diff = 0;
+    std::size_t differing = 0, near = 0;
+    for (std::size_t i = 0; i < a.data.size(); ++i) {
+      max_diff = std::max(max_diff, double(std::abs(a.data[i] - b.data[i])));
+      for (float threshold : {0.3f, 0.5f, 0.7f}) {
+        if ((a.data[i] > threshold) != (b.data[i] > threshold)) {
+          ++differing;
+          if (std::abs(a.data[i] - threshold) <= 1e-3f) ++near;
+        }
+      }
+    }
+    EXPECT_LE(max_diff, 1e-3) << name;
+    EXPECT_EQ(differing, near) << name;
+  }
+}
+
+// With the contract's raw digital numbers the random-weight cloud stand-ins give logits in the
+// thousands: probabilities are saturated nearly everywhere, and where two huge logits nearly
+// cancel, a relative difference of 1e-6 moves the probability by 0.1 (OpenCV and ONNX Runtime
+// differ the same way, docs/benchmarks.md). So cloud stand-ins are compared on their logits with
+// the contract input, and on probabilities with reflectance input (DN x 0.0001), which keeps
+// them unsaturated; the shadow stand-in gets reflectance by contract.
+TEST(OneDnnEngine, StandInsMatchOpenCv) {
+  const std::pair<const char*, ModelKind> models[] = {
+      {"standin_cloud_cheaplab_ps1.onnx", ModelKind::cloud},
+      {"standin_cloud_cheaplab_ps2.onnx", ModelKind::cloud},
+      {"standin_cloud_fpn.onnx", ModelKind::cloud},
+      {"standin_shadow_fpn.onnx", ModelKind::shadow}};
+  int ran = 0;
+  for (const auto& [name, kind] : models) {
+    if (!std::filesystem::exists(standin(name))) continue;
+    ++ran;
+    const Comparison contract = compare_engines(standin(name), kind, contract_scale(kind), 1);
+    EXPECT_LE(contract.max_logit_diff, 1e-4) << name;
+    if (kind == ModelKind::shadow) {
+      EXPECT_LE(contract.max_prob_diff, 1e-3) << name;
+    } else {
+      const Comparison reflectance = compare_engines(standin(name), kind, 0.0001f, 1);
+      EXPECT_LE(reflectance.max_prob_diff, 1e-3) << name;
+      EXPECT_LE(reflectance.max_logit_diff, 1e-4) << name;
+    }
+  }
+  if (ran == 0) GTEST_SKIP() << "no stand-in models in " << standin("");
+}
+
+}  // namespace
+}  // namespace s2prep::mask
+
+namespace s2prep::mask {
+namespace {
+
+TEST(ModelLoading, AutoPicksOneDnnWhereItRunsTheGraphAndOpenCvElsewhere) {
+  const ModelWithEngine zoo =
+      load_model(model_path("cloud_zoo.onnx"), ModelKind::cloud, EngineChoice::automatic);
+  EXPECT_EQ(zoo.engine, "onednn");
+  EXPECT_TRUE(zoo.fallback_reason.empty());
+  const ModelWithEngine abs =
+      load_model(model_path("cloud_abs.onnx"), ModelKind::cloud, EngineChoice::automatic);
+  EXPECT_EQ(abs.engine, "opencv");
+  EXPECT_NE(abs.fallback_reason.find("operator Abs"), std::string::npos) << abs.fallback_reason;
+  EXPECT_EQ(load_model(model_path("cloud_zoo.onnx"), ModelKind::cloud, EngineChoice::opencv).engine,
+            "opencv");
+  EXPECT_THROW(load_model(model_path("cloud_abs.onnx"), ModelKind::cloud, EngineChoice::onednn),
+               UnsupportedModelError);
+}
+
+TEST(ModelLoading, AutoReportsFileErrorsLikeTheOpenCvLoader) {
+  try {
+    load_model(model_path("bad_lfs_pointer.onnx"), ModelKind::cloud, EngineChoice::automatic);
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("git lfs pull"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ModelLoading, EngineNames) {
+  EXPECT_EQ(parse_engine_choice("auto"), EngineChoice::automatic);
+  EXPECT_EQ(parse_engine_choice("onednn"), EngineChoice::onednn);
+  EXPECT_EQ(parse_engine_choice("opencv"), EngineChoice::opencv);
+  EXPECT_EQ(to_string(EngineChoice::onednn), "onednn");
+  try {
+    parse_engine_choice("cuda");
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("'cuda'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace s2prep::mask
