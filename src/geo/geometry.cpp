@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/errors.hpp"
+#include "core/json_limits.hpp"
 
 namespace s2prep::geo {
 namespace {
@@ -165,6 +166,13 @@ Geometry Geometry::from_wkt(std::string_view wkt) {
 }
 
 Geometry Geometry::from_geojson(const nlohmann::json& geometry) {
+  // dump() recurses once per level: a geometry nested 100 000 deep would overflow the stack.
+  if (json_depth(geometry) > kMaxJsonDepth) {
+    throw InputError(fmt::format(
+        "The geometry nests deeper than {} levels; give a GeoJSON Polygon or MultiPolygon with "
+        "lon/lat coordinates.",
+        kMaxJsonDepth));
+  }
   GEOSGeoJSONReader* reader = GEOSGeoJSONReader_create_r(H());
   GEOSGeometry* g = GEOSGeoJSONReader_readGeometry_r(H(), reader, geometry.dump().c_str());
   GEOSGeoJSONReader_destroy_r(H(), reader);

@@ -5,9 +5,12 @@
 #include <gdal.h>
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
-#include <regex>
 #include <string>
+#include <string_view>
+
+#include "core/redact.hpp"
 
 namespace s2prep::ingest {
 
@@ -69,17 +72,7 @@ const GdalOptions& gdal_options() {
 
 std::string gdal_version() { return std::string("GDAL ") + GDALVersionInfo("RELEASE_NAME"); }
 
-std::string redact_urls(std::string_view text) {
-  // The query ends at whitespace, a quote, or a ':' that ends a clause ("...?sig=x: 403"); tokens
-  // carry their own colons percent-encoded.
-  static const std::regex url_query(R"((https?://[^\s?'"]*)\?(?:[^\s'":]|:(?![\s]|$))*)");
-  static const std::regex bare_sig(
-      R"((sig|se|st|skoid|sktid|skt|ske|sks|skv|sv|sp|sr)=[^&\s'"]*(&|))");
-  std::string out = std::regex_replace(std::string(text), url_query, "$1");
-  // A token may also appear on its own (e.g. in a local path or a curl message).
-  if (out.find("sig=") != std::string::npos) out = std::regex_replace(out, bare_sig, "");
-  return out;
-}
+std::string redact_urls(std::string_view text) { return redact_text(text); }
 
 // ---------------------------------------------------------------------------------------------
 
@@ -113,15 +106,52 @@ std::string ErrorCapture::failure_text() const {
   return out;
 }
 
+namespace {
+
+// The status in "HTTP response code on <url>: 403" or "HTTP error code : 503" (the URL itself
+// holds digits and colons, so the code is the number after the ':' that follows it); 0 if none.
+// A scan rather than a regular expression: the message may hold a URL of any length.
+int status_in(std::string_view text) {
+  int found = 0;
+  for (const std::string_view lead : {"HTTP response code", "HTTP error code"}) {
+    for (auto at = text.find(lead); at != std::string_view::npos; at = text.find(lead, at + 1)) {
+      std::size_t i = at + lead.size();
+      const auto space = [&](std::size_t k) {
+        return k < text.size() && std::isspace(static_cast<unsigned char>(text[k]));
+      };
+      if (text.substr(i).starts_with(" on ")) {
+        i += 4;
+        const std::size_t url_start = i;
+        while (i < text.size() && !space(i)) ++i;
+        // The URL ends with the clause's ':' when nothing separates them.
+        if (i > url_start && text[i - 1] == ':') --i;
+      }
+      while (space(i)) ++i;
+      if (i >= text.size() || text[i] != ':') continue;
+      ++i;
+      if (!space(i)) continue;
+      while (space(i)) ++i;
+      if (i + 3 > text.size() || text[i] < '1' || text[i] > '5' ||
+          !std::isdigit(static_cast<unsigned char>(text[i + 1])) ||
+          !std::isdigit(static_cast<unsigned char>(text[i + 2]))) {
+        continue;
+      }
+      if (i + 3 < text.size() &&
+          (std::isalnum(static_cast<unsigned char>(text[i + 3])) || text[i + 3] == '_')) {
+        continue;
+      }
+      found = (text[i] - '0') * 100 + (text[i + 1] - '0') * 10 + (text[i + 2] - '0');
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
 int ErrorCapture::http_status() const {
-  // "HTTP response code on <url>: 403", "HTTP error code : 503": the URL itself holds digits and
-  // colons, so the code is the number after the last ": ".
-  static const std::regex status(
-      R"(HTTP (?:response|error) code(?: on \S+)?\s*:\s+([1-5][0-9][0-9])\b)");
   int found = 0;
   for (const auto& m : messages_) {
-    std::smatch match;
-    if (std::regex_search(m.text, match, status)) found = std::stoi(match[1].str());
+    if (const int status = status_in(m.text)) found = status;
   }
   return found;
 }

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/errors.hpp"
+#include "core/json_limits.hpp"
 
 namespace s2prep::stac {
 namespace {
@@ -88,9 +89,9 @@ std::vector<Item> StacClient::search(const SearchRequest& request) {
 
     json doc;
     try {
-      doc = json::parse(response.body);
-    } catch (const json::parse_error&) {
-      malformed(page.url, "a response that is not JSON", response.status);
+      doc = parse_outside_json(response.body, kUnboundedDepth);  // items checked one by one
+    } catch (const JsonProblem& e) {
+      malformed(page.url, fmt::format("a response that is {}", e.what()), response.status);
     }
     if (!doc.is_object()) malformed(page.url, "JSON that is not an object", response.status);
     if (doc.contains("type") && doc["type"] != "FeatureCollection") {

@@ -249,5 +249,16 @@ TEST(Region, UtmOfCentroid) {
   EXPECT_EQ(Region(Geometry::box(11.7, 45.0, 12.1, 45.1)).utm_epsg(), 32632);
 }
 
+// 1e400 made nlohmann throw out_of_range (not parse_error), which escaped as an unexpected error.
+TEST(RegionParse, NumberBeyondADoubleIsAnInputError) {
+  try {
+    Region::parse(
+        R"({"type": "Polygon", "coordinates": [[[1e400, 0], [1, 0], [1, 1], [1e400, 0]]]})");
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace s2prep::geo

@@ -316,5 +316,32 @@ TEST(HrefNeedsSigning, OnlyAzureBlobsUnlessTheTokenServiceIsCustom) {
   EXPECT_TRUE(href_needs_signing("http://127.0.0.1:8080/blob/B04.tif", true));
 }
 
+TEST(TokenResponse, ParsesTokenAndExpiry) {
+  const auto r =
+      parse_token_response(R"({"token": "?st=1&sig=abc", "msft:expiry": "2030-01-01T00:00:00Z"})");
+  EXPECT_EQ(r.token, "st=1&sig=abc");
+  ASSERT_TRUE(r.expiry);
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::seconds>(r.expiry->time_since_epoch()).count(),
+            1893456000);  // date -d 2030-01-01T00:00:00Z +%s
+  EXPECT_TRUE(parse_token_response(R"({"token": "t", "msft:expiry": "soon"})").expiry_unreadable);
+}
+
+// 1e400 escaped as nlohmann's out_of_range (only parse_error was caught); a token of only "?"
+// became an empty token.
+TEST(TokenResponse, HostileBodiesAreRefusedWithoutQuotingThem) {
+  const auto refusal = [](const std::string& body) -> std::string {
+    try {
+      parse_token_response(body);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "(accepted)";
+  };
+  EXPECT_EQ(refusal(R"({"token": "SECRET", "n": 1e400})"), "something that is not JSON");
+  EXPECT_EQ(refusal(R"({"token": "??"})"), "without a token");
+  EXPECT_EQ(refusal(R"({"token": 5})"), "without a token");
+  EXPECT_EQ(refusal("[" + std::string(100000, '[')), "something that is not JSON");
+}
+
 }  // namespace
 }  // namespace s2prep::stac
