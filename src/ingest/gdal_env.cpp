@@ -108,34 +108,30 @@ std::string ErrorCapture::failure_text() const {
 
 namespace {
 
-// The status in "HTTP response code on <url>: 403" or "HTTP error code : 503" (the URL itself
-// holds digits and colons, so the code is the number after the ':' that follows it); 0 if none.
+// The status in "HTTP response code on <url>: 403" or "HTTP error code : 503": the number after
+// the first ':' that ends a clause (followed by whitespace) after the lead. The URL's own colons
+// ("https:", ":8080") never are, and a shortened URL may hold spaces. 0 when none.
 // A scan rather than a regular expression: the message may hold a URL of any length.
 int status_in(std::string_view text) {
+  const auto space = [&](std::size_t k) {
+    return k < text.size() && std::isspace(static_cast<unsigned char>(text[k]));
+  };
+  const auto digit = [&](std::size_t k) {
+    return k < text.size() && std::isdigit(static_cast<unsigned char>(text[k]));
+  };
   int found = 0;
   for (const std::string_view lead : {"HTTP response code", "HTTP error code"}) {
     for (auto at = text.find(lead); at != std::string_view::npos; at = text.find(lead, at + 1)) {
       std::size_t i = at + lead.size();
-      const auto space = [&](std::size_t k) {
-        return k < text.size() && std::isspace(static_cast<unsigned char>(text[k]));
-      };
-      if (text.substr(i).starts_with(" on ")) {
-        i += 4;
-        const std::size_t url_start = i;
-        while (i < text.size() && !space(i)) ++i;
-        // The URL ends with the clause's ':' when nothing separates them.
-        if (i > url_start && text[i - 1] == ':') --i;
+      while (true) {
+        i = text.find(':', i);
+        if (i == std::string_view::npos || space(i + 1)) break;
+        ++i;
       }
-      while (space(i)) ++i;
-      if (i >= text.size() || text[i] != ':') continue;
+      if (i == std::string_view::npos) continue;
       ++i;
-      if (!space(i)) continue;
       while (space(i)) ++i;
-      if (i + 3 > text.size() || text[i] < '1' || text[i] > '5' ||
-          !std::isdigit(static_cast<unsigned char>(text[i + 1])) ||
-          !std::isdigit(static_cast<unsigned char>(text[i + 2]))) {
-        continue;
-      }
+      if (!digit(i) || text[i] < '1' || text[i] > '5' || !digit(i + 1) || !digit(i + 2)) continue;
       if (i + 3 < text.size() &&
           (std::isalnum(static_cast<unsigned char>(text[i + 3])) || text[i + 3] == '_')) {
         continue;
