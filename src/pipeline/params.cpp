@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 #include <set>
+#include <utility>
 
 #include "core/errors.hpp"
 
@@ -45,6 +46,15 @@ T scalar_as(const YAML::Node& node, const std::string& source, const std::string
                                what_it_is(node)));
 }
 
+bool is_utf8(const std::string& text) {
+  try {
+    (void)nlohmann::json(text).dump();
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 void WorkflowParams::validate() const {
@@ -67,6 +77,14 @@ void WorkflowParams::validate() const {
   if (!(dl_timeout > 0.0)) {
     throw InputError(
         fmt::format("dl_timeout must be a positive number of seconds, not {}.", dl_timeout));
+  }
+  // The names are written to run.json: JSON text must be UTF-8.
+  for (const auto& [name, value] :
+       {std::pair{"cloud_model", &cloud_model}, std::pair{"shadow_model", &shadow_model}}) {
+    if (!is_utf8(*value)) {
+      throw InputError(fmt::format(
+          "{} is not UTF-8 text; give auto, builtin, or a model file name in UTF-8.", name));
+    }
   }
   if (cloud_model.empty()) throw InputError("cloud_model must not be empty; use auto or builtin.");
   if (shadow_model.empty()) {

@@ -111,22 +111,5 @@ TEST(Params, JsonNeverShowsTheKey) {
   }
 }
 
-TEST(ParamsFile, TextInMemoryNamesItsSource) {
-  WorkflowParams p;
-  EXPECT_EQ(load_params_text("cloud_thr: 0.5\n", "inline", p),
-            std::vector<std::string>{"cloud_thr"});
-  EXPECT_DOUBLE_EQ(p.cloud_thr, 0.5);
-  EXPECT_NE(message_of([&] { load_params_text("cloud_thr: [1]", "my.yaml", p); }).find("my.yaml"),
-            std::string::npos);
-}
-
-// A YAML key that is itself a list threw YAML::TypedBadConversion: an unexpected failure.
-TEST(ParamsFile, ComplexKeyIsAnInputError) {
-  WorkflowParams p;
-  const auto msg = message_of([&] { load_params_text("? [a, b]\n: 1\n", "odd.yaml", p); });
-  EXPECT_NE(msg.find("odd.yaml"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("a list"), std::string::npos) << msg;
-}
-
 }  // namespace
 }  // namespace s2prep::pipeline
