@@ -128,9 +128,15 @@ TokenResponse parse_token_response(std::string_view body) {
   if (out.token.empty()) throw std::invalid_argument("without a token");
   const auto expiry = doc.find("msft:expiry");
   if (expiry != doc.end() && expiry->is_string()) {
-    if (auto t = parse_time(expiry->get_ref<const std::string&>())) {
-      out.expiry = system_clock::time_point(
-          std::chrono::duration_cast<system_clock::duration>(t->time_since_epoch()));
+    // system_clock counts nanoseconds: beyond about +-292 years of 1970 the conversion would
+    // overflow, and such an expiry is no more readable than a malformed one.
+    using std::chrono::duration_cast;
+    constexpr auto kMax = duration_cast<std::chrono::microseconds>(system_clock::duration::max());
+    constexpr auto kMin = duration_cast<std::chrono::microseconds>(system_clock::duration::min());
+    const auto t = parse_time(expiry->get_ref<const std::string&>());
+    if (t && t->time_since_epoch() < kMax && t->time_since_epoch() > kMin) {
+      out.expiry =
+          system_clock::time_point(duration_cast<system_clock::duration>(t->time_since_epoch()));
     } else {
       out.expiry_unreadable = true;
     }

@@ -343,5 +343,16 @@ TEST(TokenResponse, HostileBodiesAreRefusedWithoutQuotingThem) {
   EXPECT_EQ(refusal("[" + std::string(100000, '[')), "something that is not JSON");
 }
 
+// Found by fuzz_token_response: an expiry in year 4046 overflowed the nanosecond clock (signed
+// overflow, undefined; in practice an expiry in the past, so every sign() fetched anew).
+TEST(TokenResponse, ExpiryBeyondTheClockIsUnreadable) {
+  const auto r = parse_token_response(R"({"token": "t", "msft:expiry": "4046-06-01T12:00:00Z"})");
+  EXPECT_FALSE(r.expiry);
+  EXPECT_TRUE(r.expiry_unreadable);
+  const auto past =
+      parse_token_response(R"({"token": "t", "msft:expiry": "1000-01-01T00:00:00Z"})");
+  EXPECT_FALSE(past.expiry);
+}
+
 }  // namespace
 }  // namespace s2prep::stac
