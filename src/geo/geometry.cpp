@@ -9,6 +9,7 @@
 
 #include "core/errors.hpp"
 #include "geo/gdal_errors.hpp"
+#include "core/json_limits.hpp"
 
 namespace s2prep::geo {
 namespace {
@@ -171,6 +172,13 @@ void drop_extra_coordinates_of_geometry(nlohmann::json& geometry) {
 }  // namespace
 
 Geometry Geometry::from_geojson(const nlohmann::json& geometry) {
+  // dump() recurses once per level: a geometry nested 100 000 deep would overflow the stack.
+  if (json_depth(geometry) > kMaxJsonDepth) {
+    throw InputError(fmt::format(
+        "The geometry nests deeper than {} levels; give a GeoJSON Polygon or MultiPolygon with "
+        "lon/lat coordinates.",
+        kMaxJsonDepth));
+  }
   nlohmann::json flat = geometry;
   drop_extra_coordinates_of_geometry(flat);
   GEOSGeoJSONReader* reader = GEOSGeoJSONReader_create_r(H());

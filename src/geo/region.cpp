@@ -271,7 +271,7 @@ std::optional<std::vector<InputFeature>> parse_geojson(std::string_view text,
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
     if (!strict) return std::nullopt;
     throw InputError(fmt::format("{} is not valid JSON ({}); fix the GeoJSON syntax.", source,
                                  json_error_text(e)));

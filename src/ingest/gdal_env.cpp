@@ -5,9 +5,12 @@
 #include <gdal.h>
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
-#include <regex>
 #include <string>
+#include <string_view>
+
+#include "core/redact.hpp"
 
 namespace s2prep::ingest {
 
@@ -77,17 +80,7 @@ const GdalOptions& gdal_options() {
 
 std::string gdal_version() { return std::string("GDAL ") + GDALVersionInfo("RELEASE_NAME"); }
 
-std::string redact_urls(std::string_view text) {
-  // The query ends at whitespace, a quote, or a ':' that ends a clause ("...?sig=x: 403"); tokens
-  // carry their own colons percent-encoded.
-  static const std::regex url_query(R"((https?://[^\s?'"]*)\?(?:[^\s'":]|:(?![\s]|$))*)");
-  static const std::regex bare_sig(
-      R"((sig|se|st|skoid|sktid|skt|ske|sks|skv|sv|sp|sr)=[^&\s'"]*(&|))");
-  std::string out = std::regex_replace(std::string(text), url_query, "$1");
-  // A token may also appear on its own (e.g. in a local path or a curl message).
-  if (out.find("sig=") != std::string::npos) out = std::regex_replace(out, bare_sig, "");
-  return out;
-}
+std::string redact_urls(std::string_view text) { return redact_text(text); }
 
 // ---------------------------------------------------------------------------------------------
 
@@ -121,15 +114,48 @@ std::string ErrorCapture::failure_text() const {
   return out;
 }
 
+namespace {
+
+// The status in "HTTP response code on <url>: 403" or "HTTP error code : 503": the number after
+// the first ':' that ends a clause (followed by whitespace) after the lead. The URL's own colons
+// ("https:", ":8080") never are, and a shortened URL may hold spaces. 0 when none.
+// A scan rather than a regular expression: the message may hold a URL of any length.
+int status_in(std::string_view text) {
+  const auto space = [&](std::size_t k) {
+    return k < text.size() && std::isspace(static_cast<unsigned char>(text[k]));
+  };
+  const auto digit = [&](std::size_t k) {
+    return k < text.size() && std::isdigit(static_cast<unsigned char>(text[k]));
+  };
+  int found = 0;
+  for (const std::string_view lead : {"HTTP response code", "HTTP error code"}) {
+    for (auto at = text.find(lead); at != std::string_view::npos; at = text.find(lead, at + 1)) {
+      std::size_t i = at + lead.size();
+      while (true) {
+        i = text.find(':', i);
+        if (i == std::string_view::npos || space(i + 1)) break;
+        ++i;
+      }
+      if (i == std::string_view::npos) continue;
+      ++i;
+      while (space(i)) ++i;
+      if (!digit(i) || text[i] < '1' || text[i] > '5' || !digit(i + 1) || !digit(i + 2)) continue;
+      if (i + 3 < text.size() &&
+          (std::isalnum(static_cast<unsigned char>(text[i + 3])) || text[i + 3] == '_')) {
+        continue;
+      }
+      found = (text[i] - '0') * 100 + (text[i + 1] - '0') * 10 + (text[i + 2] - '0');
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
 int ErrorCapture::http_status() const {
-  // "HTTP response code on <url>: 403", "HTTP error code : 503": the URL itself holds digits and
-  // colons, so the code is the number after the last ": ".
-  static const std::regex status(
-      R"(HTTP (?:response|error) code(?: on \S+)?\s*:\s+([1-5][0-9][0-9])\b)");
   int found = 0;
   for (const auto& m : messages_) {
-    std::smatch match;
-    if (std::regex_search(m.text, match, status)) found = std::stoi(match[1].str());
+    if (const int status = status_in(m.text)) found = status;
   }
   return found;
 }

@@ -33,6 +33,26 @@ void collect_rings(const nlohmann::json& coords, int depth,
   for (const auto& c : coords) collect_rings(c, depth - 1, rings);
 }
 
+// A tile grid the readers can work on: north-up, finite, at most stac::kMaxAssetSide pixels on a
+// side (the catalogue's numbers become allocation sizes and integer pixel positions).
+Grid checked_tile_grid(Grid g, const std::string& where) {
+  const auto& t = g.transform;
+  const bool finite = std::all_of(t.begin(), t.end(), [](double v) { return std::isfinite(v); });
+  if (!finite || !(t[1] > 0) || !(t[5] < 0) || t[2] != 0 || t[4] != 0) {
+    throw DataError("The grid of " + where +
+                    " is not a north-up grid with positive pixel sizes; s2prep cannot read it.");
+  }
+  if (g.width < 1 || g.height < 1 || g.width > stac::kMaxAssetSide ||
+      g.height > stac::kMaxAssetSide) {
+    throw DataError("The grid of " + where + " is " + std::to_string(g.width) + " x " +
+                    std::to_string(g.height) + " pixels, outside 1 to " +
+                    std::to_string(stac::kMaxAssetSide) +
+                    " on a side; the catalogue's item is not a usable Sentinel-2 tile.");
+  }
+  if (g.epsg <= 0) throw DataError("The grid of " + where + " has no valid EPSG code.");
+  return g;
+}
+
 double floor_to(double v, double step) { return std::floor(v / step + kSnapTolerance) * step; }
 double ceil_to(double v, double step) { return std::ceil(v / step - kSnapTolerance) * step; }
 
@@ -120,7 +140,7 @@ Grid asset_grid(const stac::Item& item, const std::string& asset_key, const std:
     g.transform = *a.transform;
     g.height = (*a.shape)[0];
     g.width = (*a.shape)[1];
-    return g;
+    return checked_tile_grid(g, "asset " + asset_key + " of item " + item.id);
   }
   configure_gdal();
   ErrorCapture errors;
@@ -143,7 +163,7 @@ Grid asset_grid(const stac::Item& item, const std::string& asset_key, const std:
   const char* code = srs ? OSRGetAuthorityCode(srs, nullptr) : nullptr;
   if (code == nullptr && !epsg) throw DataError("The file of " + where + " has no EPSG code.");
   g.epsg = code ? std::atoi(code) : *epsg;
-  return g;
+  return checked_tile_grid(g, where);
 }
 
 Grid item_tile_grid(const stac::Item& item,

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/errors.hpp"
+#include "core/redact.hpp"
 
 namespace s2prep::net {
 namespace {
@@ -120,19 +121,7 @@ bool same_origin(const std::string& a, const std::string& b) {
   return oa && oa == origin_of(b);
 }
 
-std::string redact_url(std::string_view url) {
-  const auto cut = url.find_first_of("?#");
-  std::string out(url.substr(0, cut));
-  // Credentials in the authority ("https://user:pass@host/") are as secret as a token.
-  const auto scheme = out.find("://");
-  if (scheme != std::string::npos) {
-    const auto start = scheme + 3;
-    const auto end = out.find('/', start);
-    const auto at = out.rfind('@', end == std::string::npos ? out.size() : end);
-    if (at != std::string::npos && at >= start) out.erase(start, at + 1 - start);
-  }
-  return out;
-}
+std::string redact_url(std::string_view url) { return s2prep::redact_url(url); }
 
 std::string HttpResponse::header(std::string_view name) const {
   const auto it = headers.find(lower(name));

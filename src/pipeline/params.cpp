@@ -4,7 +4,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
+#include <iterator>
 #include <set>
+#include <utility>
 
 #include "core/errors.hpp"
 
@@ -32,7 +34,7 @@ std::string what_it_is(const YAML::Node& node) {
 }
 
 template <class T>
-T scalar_as(const YAML::Node& node, const std::filesystem::path& file, const std::string& key,
+T scalar_as(const YAML::Node& node, const std::string& source, const std::string& key,
             const char* expected) {
   if (node.IsScalar()) {
     try {
@@ -40,8 +42,17 @@ T scalar_as(const YAML::Node& node, const std::filesystem::path& file, const std
     } catch (const YAML::Exception&) {
     }
   }
-  throw InputError(fmt::format("Parameter '{}' in {} must be {}, not {}.", key, file.string(),
-                               expected, what_it_is(node)));
+  throw InputError(fmt::format("Parameter '{}' in {} must be {}, not {}.", key, source, expected,
+                               what_it_is(node)));
+}
+
+bool is_utf8(const std::string& text) {
+  try {
+    (void)nlohmann::json(text).dump();
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
 }
 
 }  // namespace
@@ -67,6 +78,14 @@ void WorkflowParams::validate() const {
     throw InputError(
         fmt::format("dl_timeout must be a positive number of seconds, not {}.", dl_timeout));
   }
+  // The names are written to run.json: JSON text must be UTF-8.
+  for (const auto& [name, value] :
+       {std::pair{"cloud_model", &cloud_model}, std::pair{"shadow_model", &shadow_model}}) {
+    if (!is_utf8(*value)) {
+      throw InputError(fmt::format(
+          "{} is not UTF-8 text; give auto, builtin, or a model file name in UTF-8.", name));
+    }
+  }
   if (cloud_model.empty()) throw InputError("cloud_model must not be empty; use auto or builtin.");
   if (shadow_model.empty()) {
     throw InputError("shadow_model must not be empty; use auto or builtin.");
@@ -90,60 +109,71 @@ nlohmann::json WorkflowParams::to_json() const {
 
 std::vector<std::string> load_params_file(const std::filesystem::path& file,
                                           WorkflowParams& params) {
-  std::ifstream in(file);
+  std::ifstream in(file, std::ios::binary);
   if (!in) {
     throw InputError(
         fmt::format("Cannot read the parameters file {}; check the path.", file.string()));
   }
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return load_params_text(text, file.string(), params);
+}
+
+std::vector<std::string> load_params_text(std::string_view text, const std::string& source,
+                                          WorkflowParams& params) {
   YAML::Node root;
   try {
-    root = YAML::Load(in);
+    root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     throw InputError(fmt::format("The parameters file {} is not valid YAML or JSON (line {}: {}).",
-                                 file.string(), e.mark.line + 1, e.msg));
+                                 source, e.mark.line + 1, e.msg));
   }
   if (root.IsNull()) return {};
   if (!root.IsMap()) {
     throw InputError(fmt::format(
-        "The parameters file {} must be a mapping of parameter names to values.", file.string()));
+        "The parameters file {} must be a mapping of parameter names to values.", source));
   }
   std::vector<std::string> set_keys;
   for (const auto& entry : root) {
-    const auto key = entry.first.as<std::string>();
+    if (!entry.first.IsScalar()) {
+      throw InputError(
+          fmt::format("The parameters file {} has a key that is {}, not a parameter name.", source,
+                      what_it_is(entry.first)));
+    }
+    const auto key = entry.first.Scalar();
     const YAML::Node& value = entry.second;
     if (!known_keys().count(key)) {
       throw InputError(fmt::format(
           "Unknown parameter '{}' in {}; the parameters are min_tile_cover, max_tiles_per_time, "
           "cloud_thr, shadow_thr, in_memory, cloud_model, shadow_model, pc_key, dl_timeout.",
-          key, file.string()));
+          key, source));
     }
     if (key == "min_tile_cover") {
-      params.min_tile_cover = scalar_as<double>(value, file, key, "a number");
+      params.min_tile_cover = scalar_as<double>(value, source, key, "a number");
     } else if (key == "max_tiles_per_time") {
       if (value.IsNull() ||
           (value.IsScalar() && (value.Scalar() == "none" || value.Scalar() == "None"))) {
         params.max_tiles_per_time.reset();
       } else {
-        params.max_tiles_per_time = scalar_as<int>(value, file, key, "an integer or null");
+        params.max_tiles_per_time = scalar_as<int>(value, source, key, "an integer or null");
       }
     } else if (key == "cloud_thr") {
-      params.cloud_thr = scalar_as<double>(value, file, key, "a number");
+      params.cloud_thr = scalar_as<double>(value, source, key, "a number");
     } else if (key == "shadow_thr") {
-      params.shadow_thr = scalar_as<double>(value, file, key, "a number");
+      params.shadow_thr = scalar_as<double>(value, source, key, "a number");
     } else if (key == "in_memory") {
-      params.in_memory = scalar_as<bool>(value, file, key, "true or false");
+      params.in_memory = scalar_as<bool>(value, source, key, "true or false");
     } else if (key == "cloud_model") {
-      params.cloud_model = scalar_as<std::string>(value, file, key, "a model file name or path");
+      params.cloud_model = scalar_as<std::string>(value, source, key, "a model file name or path");
     } else if (key == "shadow_model") {
-      params.shadow_model = scalar_as<std::string>(value, file, key, "a model file name or path");
+      params.shadow_model = scalar_as<std::string>(value, source, key, "a model file name or path");
     } else if (key == "pc_key") {
       if (value.IsNull()) {
         params.pc_key.reset();
       } else {
-        params.pc_key = scalar_as<std::string>(value, file, key, "a string");
+        params.pc_key = scalar_as<std::string>(value, source, key, "a string");
       }
     } else if (key == "dl_timeout") {
-      params.dl_timeout = scalar_as<double>(value, file, key, "a number of seconds");
+      params.dl_timeout = scalar_as<double>(value, source, key, "a number of seconds");
     }
     set_keys.push_back(key);
   }

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace s2prep::pipeline {
 
@@ -31,6 +33,10 @@ struct WorkflowParams {
 // names the file and the key. Only keys present in the file are set in `params`.
 // Returns the names of the keys that were set.
 std::vector<std::string> load_params_file(const std::filesystem::path& file,
+                                          WorkflowParams& params);
+
+// The same for parameters already in memory; `source` names them in messages (e.g. the file).
+std::vector<std::string> load_params_text(std::string_view text, const std::string& source,
                                           WorkflowParams& params);
 
 }  // namespace s2prep::pipeline

@@ -9,6 +9,7 @@
 
 #include "core/errors.hpp"
 #include "stac/search_page.hpp"
+#include "core/json_limits.hpp"
 
 namespace s2prep::stac {
 namespace {
@@ -130,9 +131,10 @@ Chain SearchRun::follow(Page page) {
                          "check --stac-url and the search parameters (collection, region, dates)");
     json doc;
     try {
-      doc = json::parse(response.body);
-    } catch (const json::parse_error&) {
-      throw_malformed_search(page.url, "a response that is not JSON", response.status);
+      doc = parse_outside_json(response.body, kUnboundedDepth);  // items checked one by one
+    } catch (const JsonProblem& e) {
+      throw_malformed_search(page.url, fmt::format("a response that is {}", e.what()),
+                             response.status);
     }
     SearchPage parsed = parse_search_page(doc, page.url, response.status);
     if (first) chain.matched = parsed.matched;

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "core/errors.hpp"
+#include "core/json_limits.hpp"
 
 namespace s2prep::stac {
 namespace {
@@ -48,14 +49,16 @@ std::optional<double> opt_number(const json& obj, const char* key, const ItemLab
   const json* v = find(obj, key);
   if (!v) return std::nullopt;
   if (!v->is_number()) fail(label, fmt::format("has a non-numeric \"{}\"", key));
-  return v->get<double>();
+  const double value = v->get<double>();
+  if (!std::isfinite(value)) fail(label, fmt::format("has a non-finite \"{}\"", key));
+  return value;
 }
 
 std::optional<int> opt_int(const json& obj, const char* key, const ItemLabel& label) {
   const auto v = opt_number(obj, key, label);
   if (!v) return std::nullopt;
-  if (*v != static_cast<double>(static_cast<long long>(*v)) ||
-      std::abs(*v) > std::numeric_limits<int>::max()) {
+  // The range first: converting a double beyond the range of the integer type is undefined.
+  if (std::abs(*v) > std::numeric_limits<int>::max() || *v != std::trunc(*v)) {
     fail(label, fmt::format("has a non-integer \"{}\"", key));
   }
   return static_cast<int>(*v);
@@ -82,7 +85,9 @@ std::optional<std::vector<double>> opt_numbers(const json& obj, const char* key,
   std::vector<double> out;
   for (const auto& e : *v) {
     if (!e.is_number()) fail(label, fmt::format("has a non-numeric value in \"{}\"", key));
-    out.push_back(e.get<double>());
+    const double value = e.get<double>();
+    if (!std::isfinite(value)) fail(label, fmt::format("has a non-finite value in \"{}\"", key));
+    out.push_back(value);
   }
   return out;
 }
@@ -140,8 +145,13 @@ Asset parse_asset(const std::string& key, const json& a, std::optional<int> item
   if (!asset.epsg) asset.epsg = item_epsg;
   if (auto shape = opt_numbers(a, "proj:shape", {2}, asset_label)) {
     const auto& s = *shape;
-    if (s[0] < 1 || s[1] < 1 || s[0] != static_cast<int>(s[0]) || s[1] != static_cast<int>(s[1])) {
+    if (s[0] < 1 || s[1] < 1 || s[0] != std::trunc(s[0]) || s[1] != std::trunc(s[1])) {
       fail(asset_label, "has a \"proj:shape\" that is not two positive integers");
+    }
+    if (s[0] > kMaxAssetSide || s[1] > kMaxAssetSide) {
+      fail(asset_label, fmt::format("has a \"proj:shape\" of {} x {} pixels, more than {} on a "
+                                    "side (a Sentinel-2 tile has 10980)",
+                                    s[0], s[1], kMaxAssetSide));
     }
     asset.shape = std::array<int, 2>{static_cast<int>(s[0]), static_cast<int>(s[1])};
   }
@@ -215,6 +225,12 @@ std::optional<double> baseline_from_name(std::string_view name) {
 Item parse(const json& j, std::optional<std::size_t> index) {
   const ItemLabel label = ItemLabel::make(j, index);
   if (!j.is_object()) fail(label, "is not a JSON object");
+  // Before anything copies or walks it: both recurse once per level.
+  if (json_depth(j) > kMaxJsonDepth) {
+    fail(label, fmt::format("nests deeper than {} levels (in its geometry coordinates or "
+                            "properties)",
+                            kMaxJsonDepth));
+  }
   Item item;
   item.raw = j;
   item.id = opt_string(j, "id", label);

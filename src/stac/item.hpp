@@ -14,6 +14,10 @@
 
 namespace s2prep::stac {
 
+// Largest proj:shape side accepted (pixels): three times a Sentinel-2 tile's 10980, far below
+// what would exhaust memory when a whole tile is read.
+inline constexpr int kMaxAssetSide = 32768;
+
 struct Asset {
   std::string href;
   std::string type;  // media type, may be empty

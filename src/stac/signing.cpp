@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <stdexcept>
 
 #include "core/errors.hpp"
+#include "core/json_limits.hpp"
 #include "core/time.hpp"
 
 namespace s2prep::stac {
@@ -138,6 +140,40 @@ std::string TokenCache::sign(const std::string& href, const std::string& collect
   return href + (href.find('?') == std::string::npos ? "?" : "&") + t;
 }
 
+TokenResponse parse_token_response(std::string_view body) {
+  json doc;
+  try {
+    doc = parse_outside_json(body);
+  } catch (const JsonProblem&) {
+    throw std::invalid_argument("something that is not JSON");
+  }
+  const auto token = doc.is_object() ? doc.find("token") : doc.end();
+  if (token == doc.end() || !token->is_string() || token->get_ref<const std::string&>().empty()) {
+    throw std::invalid_argument("without a token");
+  }
+  TokenResponse out;
+  out.token = token->get<std::string>();
+  const auto first = out.token.find_first_not_of("?&");
+  out.token.erase(0, first == std::string::npos ? out.token.size() : first);
+  if (out.token.empty()) throw std::invalid_argument("without a token");
+  const auto expiry = doc.find("msft:expiry");
+  if (expiry != doc.end() && expiry->is_string()) {
+    // system_clock counts nanoseconds: beyond about +-292 years of 1970 the conversion would
+    // overflow, and such an expiry is no more readable than a malformed one.
+    using std::chrono::duration_cast;
+    constexpr auto kMax = duration_cast<std::chrono::microseconds>(system_clock::duration::max());
+    constexpr auto kMin = duration_cast<std::chrono::microseconds>(system_clock::duration::min());
+    const auto t = parse_time(expiry->get_ref<const std::string&>());
+    if (t && t->time_since_epoch() < kMax && t->time_since_epoch() > kMin) {
+      out.expiry =
+          system_clock::time_point(duration_cast<system_clock::duration>(t->time_since_epoch()));
+    } else {
+      out.expiry_unreadable = true;
+    }
+  }
+  return out;
+}
+
 std::string TokenCache::fetch(const std::string& collection, system_clock::time_point& expiry) {
   const std::string url = base_url_ + "/" + path_segment(collection);
   net::HttpRequest request;
@@ -169,30 +205,19 @@ std::string TokenCache::fetch(const std::string& collection, system_clock::time_
                                    net::redact_url(url), what, collection),
                        net::redact_url(url), response.status);
   };
-  json doc;
+  TokenResponse parsed;
   try {
-    doc = json::parse(response.body);
-  } catch (const json::parse_error&) {
-    throw bad("something that is not JSON");
+    parsed = parse_token_response(response.body);
+  } catch (const std::invalid_argument& e) {
+    throw bad(e.what());
   }
-  if (!doc.is_object() || !doc.contains("token") || !doc["token"].is_string() ||
-      doc["token"].get_ref<const std::string&>().empty()) {
-    throw bad("without a token");
-  }
-  std::string token = doc["token"].get<std::string>();
-  while (!token.empty() && (token.front() == '?' || token.front() == '&')) token.erase(0, 1);
-
   const auto now = options_.now();
-  expiry = now + options_.default_lifetime;
-  if (doc.contains("msft:expiry") && doc["msft:expiry"].is_string()) {
-    if (auto t = parse_time(doc["msft:expiry"].get<std::string>())) {
-      expiry = system_clock::time_point(
-          std::chrono::duration_cast<system_clock::duration>(t->time_since_epoch()));
-    } else {
-      spdlog::warn("The token service at {} gave an unreadable msft:expiry; assuming {} s.",
-                   net::redact_url(url), options_.default_lifetime.count());
-    }
+  expiry = parsed.expiry.value_or(now + options_.default_lifetime);
+  if (parsed.expiry_unreadable) {
+    spdlog::warn("The token service at {} gave an unreadable msft:expiry; assuming {} s.",
+                 net::redact_url(url), options_.default_lifetime.count());
   }
+  std::string token = std::move(parsed.token);
   spdlog::debug("Fetched a SAS token for collection {}, valid until {}", collection,
                 format_time(std::chrono::time_point_cast<std::chrono::microseconds>(expiry)));
   return token;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <vector>
+#include <string_view>
 
 #include "net/http_client.hpp"
 
@@ -26,6 +27,18 @@ struct TokenCacheOptions {
   // The clock (tests move it).
   std::function<std::chrono::system_clock::time_point()> now;
 };
+
+// A token service's answer: {"token": "st=...&sig=...", "msft:expiry": "2024-..."}.
+struct TokenResponse {
+  std::string token;  // without a leading '?' or '&'
+  std::optional<std::chrono::system_clock::time_point> expiry;
+  bool expiry_unreadable = false;  // msft:expiry present but not a time
+};
+
+// Reads a token service's response body. Throws std::invalid_argument whose what() says what the
+// body was instead ("something that is not JSON", "without a token"), never quoting the body:
+// it holds the secret.
+TokenResponse parse_token_response(std::string_view body);
 
 // Thread-safe: reader threads sign concurrently; one fetch per collection at a time.
 class TokenCache {

@@ -176,5 +176,19 @@ TEST(Geometry, EachThreadHasItsOwnContext) {
   EXPECT_DOUBLE_EQ(areas[1], 10.0);
 }
 
+// dump() of a geometry nested 100 000 deep overflowed the stack before GEOS saw it.
+TEST(Geometry, DeeplyNestedGeoJsonIsAnInputError) {
+  constexpr int kDepth = 100000;
+  const auto deep =
+      nlohmann::json::parse(R"({"type": "Polygon", "coordinates": )" + std::string(kDepth, '[') +
+                            "0" + std::string(kDepth, ']') + "}");
+  try {
+    Geometry::from_geojson(deep);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("deeper than 64 levels"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace s2prep::geo

@@ -475,5 +475,16 @@ TEST(Region, SafeFeatureNames) {
   EXPECT_LE(safe_feature_name(std::string(500, 'z')).size(), kMaxFeatureNameBytes);
 }
 
+// 1e400 made nlohmann throw out_of_range (not parse_error), which escaped as an unexpected error.
+TEST(RegionParse, NumberBeyondADoubleIsAnInputError) {
+  try {
+    Region::parse(
+        R"({"type": "Polygon", "coordinates": [[[1e400, 0], [1, 0], [1, 1], [1e400, 0]]]})");
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace s2prep::geo

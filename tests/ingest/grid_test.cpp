@@ -12,6 +12,34 @@ using namespace s2prep::ingest;
 
 namespace {
 bool on_multiple(double v, double step) { return std::abs(v / step - std::round(v / step)) < 1e-9; }
+
+// A catalogue's proj:shape / transform became the tile grid unchecked: a 10^9-pixel side ended in
+// std::bad_alloc, a zero pixel size in infinities cast to int.
+TEST(Grid, AssetGridRefusesUnusableCatalogueGrids) {
+  stac::Item item;
+  item.id = "T";
+  item.epsg = 32633;
+  stac::Asset a;
+  a.href = "/nonexistent.tif";
+  a.transform = std::array<double, 6>{600000, 10, 0, 5700000, 0, -10};
+  a.shape = std::array<int, 2>{1000000000, 600};
+  item.assets["B02"] = a;
+  const auto message = [&] {
+    try {
+      asset_grid(item, "B02", a.href);
+    } catch (const DataError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no DataError)");
+  };
+  EXPECT_NE(message().find("1000000000"), std::string::npos) << message();
+  item.assets["B02"].shape = std::array<int, 2>{600, 600};
+  item.assets["B02"].transform = std::array<double, 6>{600000, 0, 0, 5700000, 0, -10};
+  EXPECT_NE(message().find("north-up"), std::string::npos) << message();
+  item.assets["B02"].transform = std::array<double, 6>{600000, 10, 0, 5700000, 0, -10};
+  EXPECT_EQ(asset_grid(item, "B02", a.href).width, 600);
+}
+
 }  // namespace
 
 TEST(Grid, SnappedGridCoversBoundsOnTenMetreEdges) {

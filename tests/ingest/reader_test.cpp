@@ -21,6 +21,33 @@ Grid aligned_window(const Grid& tile10, int col, int row, int w = 200, int h = 1
   return tile10.sub_grid(Window{col, row, w, h});
 }
 
+// The GDAL error handler ran every message through std::regex, which overflowed the stack of a
+// read thread on a URL of a few tens of kilobytes; http_status used std::regex too.
+TEST(GdalEnv, LongUrlsInErrorsAreRedactedAndTheStatusStillFound) {
+  const std::string token(100000, 'z');
+  const std::string path(40000, 'p');
+  ErrorCapture errors;
+  CPLError(CE_Failure, CPLE_HttpResponse, "HTTP response code on https://h/%s.tif?sig=%s: 503",
+           path.c_str(), token.c_str());
+  ASSERT_EQ(errors.messages().size(), 1u);
+  EXPECT_EQ(errors.messages()[0].text.find("zzzz"), std::string::npos);
+  EXPECT_EQ(errors.http_status(), 503);
+  EXPECT_EQ(redact_urls("at https://h/x.tif?sig=" + token + " failed"),
+            "at https://h/x.tif failed");
+}
+
+TEST(GdalEnv, HttpStatusForms) {
+  ErrorCapture errors;
+  CPLError(CE_Failure, CPLE_AppDefined, "HTTP error code : 429");
+  EXPECT_EQ(errors.http_status(), 429);
+  CPLError(CE_Failure, CPLE_AppDefined, "HTTP response code on http://h:80/a/1.tif: 404");
+  EXPECT_EQ(errors.http_status(), 404);
+  errors.clear();
+  CPLError(CE_Failure, CPLE_AppDefined, "HTTP response code: 4041");
+  CPLError(CE_Failure, CPLE_AppDefined, "nothing about HTTP 500 here");
+  EXPECT_EQ(errors.http_status(), 0);
+}
+
 }  // namespace
 
 TEST(Reader, TenMetreBandIsCopiedPixelForPixel) {

@@ -653,5 +653,38 @@ TEST(StacSearchFixtures, EarthSearchPaging) {
   EXPECT_EQ(json::parse(bodies[1])["limit"], 10);
 }
 
+// A number beyond a double (1e400) made nlohmann throw out_of_range, which escaped as an
+// "unexpected failure"; an item nested 100 000 deep overflowed the stack.
+TEST(StacSearchErrors, HostilePagesGiveOneSentence) {
+  std::string answer;
+  ScriptedServer server([&](const std::string&, const std::string&, const std::string&) {
+    return ScriptedServer::Answer{200, answer};
+  });
+  net::HttpClient http(fast_options());
+  StacClient client(server.url() + "/stac", http);
+  const std::string url = server.url() + "/stac/search";
+
+  json item = make_item(1);
+  item["properties"]["eo:cloud_cover"] = 1;
+  std::string page = json{{"type", "FeatureCollection"}, {"features", {item}}}.dump();
+  page.replace(page.find("\"eo:cloud_cover\":1"), 18, "\"eo:cloud_cover\":1e400");
+  answer = page;
+  std::string msg = error_of(client, basic_request());
+  EXPECT_NE(msg.find(url), std::string::npos) << msg;
+  EXPECT_NE(msg.find("1e400"), std::string::npos) << msg;
+
+  constexpr int kDepth = 100000;
+  json deep = make_item(2);
+  deep.erase("bbox");
+  deep["geometry"]["coordinates"] = "DEEP";
+  page = json{{"type", "FeatureCollection"}, {"features", {deep}}}.dump();
+  page.replace(page.find("\"DEEP\""), 6, std::string(kDepth, '[') + "1" + std::string(kDepth, ']'));
+  answer = page;
+  msg = error_of(client, basic_request());
+  EXPECT_NE(msg.find(url), std::string::npos) << msg;
+  EXPECT_NE(msg.find(deep["id"].get<std::string>()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("deeper than"), std::string::npos) << msg;
+}
+
 }  // namespace
 }  // namespace s2prep::stac

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "core/errors.hpp"
 #include "shared_fixtures.hpp"
@@ -217,6 +218,48 @@ TEST(ItemParse, MissingFieldsNameTheItemAndField) {
 
   EXPECT_FALSE(error_of(json::array()).empty());
   EXPECT_FALSE(error_of(json("text")).empty());
+}
+
+// A hostile server's geometry nested 100 000 deep overflowed the stack in the bounding-box walk
+// and in copies of the item (both recurse once per level).
+TEST(ItemParse, DeeplyNestedCoordinatesAreRefusedNamingTheItem) {
+  constexpr int kDepth = 100000;
+  const std::string text = R"({"type": "Feature", "id": "S2A_DEEP", "properties":
+      {"datetime": "2023-06-01T10:05:59Z"}, "geometry": {"type": "Polygon", "coordinates": )" +
+                           std::string(kDepth, '[') + "1" + std::string(kDepth, ']') + "}}";
+  const json j = json::parse(text);  // nlohmann's parser itself is iterative
+  const std::string msg = error_of(j);
+  EXPECT_NE(msg.find("S2A_DEEP"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("nests deeper than 64 levels"), std::string::npos) << msg;
+}
+
+// proj:shape became a Grid unchecked: 10^9 x 10^9 pixels ended in std::bad_alloc.
+TEST(ItemParse, HugeOrOutOfRangeNumbersAreRefusedNamingTheField) {
+  json j = minimal_item();
+  j["assets"]["B02"] = {{"href", "https://x/B02.tif"}, {"proj:shape", {1e9, 1e9}}};
+  std::string msg = error_of(j);
+  EXPECT_NE(msg.find("asset \"B02\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("proj:shape"), std::string::npos) << msg;
+
+  j = minimal_item();
+  j["assets"]["B02"] = {{"href", "https://x/B02.tif"}, {"proj:shape", {1e300, 10}}};
+  msg = error_of(j);
+  EXPECT_NE(msg.find("proj:shape"), std::string::npos) << msg;
+
+  j = minimal_item();
+  j["properties"]["sat:relative_orbit"] = 1e300;
+  msg = error_of(j);
+  EXPECT_NE(msg.find("sat:relative_orbit"), std::string::npos) << msg;
+
+  j = minimal_item();
+  j["properties"]["eo:cloud_cover"] = std::numeric_limits<double>::infinity();
+  msg = error_of(j);
+  EXPECT_NE(msg.find("eo:cloud_cover"), std::string::npos) << msg;
+
+  // A real Sentinel-2 tile is well inside the limit.
+  j = minimal_item();
+  j["assets"]["B02"] = {{"href", "https://x/B02.tif"}, {"proj:shape", {10980, 10980}}};
+  EXPECT_EQ(Item::from_json(j).assets.at("B02").shape, (std::array<int, 2>{10980, 10980}));
 }
 
 }  // namespace

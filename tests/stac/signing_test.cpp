@@ -394,5 +394,43 @@ TEST(TokenCache, KeyIsNotSentToAnotherOriginOnRedirect) {
   EXPECT_EQ(header_value(here[0], "Ocp-Apim-Subscription-Key"), kKey);
 }
 
+TEST(TokenResponse, ParsesTokenAndExpiry) {
+  const auto r =
+      parse_token_response(R"({"token": "?st=1&sig=abc", "msft:expiry": "2030-01-01T00:00:00Z"})");
+  EXPECT_EQ(r.token, "st=1&sig=abc");
+  ASSERT_TRUE(r.expiry);
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::seconds>(r.expiry->time_since_epoch()).count(),
+            1893456000);  // date -d 2030-01-01T00:00:00Z +%s
+  EXPECT_TRUE(parse_token_response(R"({"token": "t", "msft:expiry": "soon"})").expiry_unreadable);
+}
+
+// 1e400 escaped as nlohmann's out_of_range (only parse_error was caught); a token of only "?"
+// became an empty token.
+TEST(TokenResponse, HostileBodiesAreRefusedWithoutQuotingThem) {
+  const auto refusal = [](const std::string& body) -> std::string {
+    try {
+      parse_token_response(body);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "(accepted)";
+  };
+  EXPECT_EQ(refusal(R"({"token": "SECRET", "n": 1e400})"), "something that is not JSON");
+  EXPECT_EQ(refusal(R"({"token": "??"})"), "without a token");
+  EXPECT_EQ(refusal(R"({"token": 5})"), "without a token");
+  EXPECT_EQ(refusal("[" + std::string(100000, '[')), "something that is not JSON");
+}
+
+// Found by fuzz_token_response: an expiry in year 4046 overflowed the nanosecond clock (signed
+// overflow, undefined; in practice an expiry in the past, so every sign() fetched anew).
+TEST(TokenResponse, ExpiryBeyondTheClockIsUnreadable) {
+  const auto r = parse_token_response(R"({"token": "t", "msft:expiry": "4046-06-01T12:00:00Z"})");
+  EXPECT_FALSE(r.expiry);
+  EXPECT_TRUE(r.expiry_unreadable);
+  const auto past =
+      parse_token_response(R"({"token": "t", "msft:expiry": "1000-01-01T00:00:00Z"})");
+  EXPECT_FALSE(past.expiry);
+}
+
 }  // namespace
 }  // namespace s2prep::stac
