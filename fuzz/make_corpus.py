@@ -93,6 +93,18 @@ write("stac_item", "page_empty", '{"type": "FeatureCollection", "features": []}'
 write("stac_item", "page_nested", json.dumps({"type": "FeatureCollection", "features": [
     dict(item(5), bbox=None, geometry={"type": "Polygon", "coordinates": [[[[[[1, 2]]]]]]})]}))
 
+# --- search_page: whole search responses (links and counts as well as items) --------------------
+write("search_page", "page_two_items", json.dumps({
+    "type": "FeatureCollection", "features": [item(3), item(4, "es")],
+    "links": [{"rel": "next", "method": "POST", "href": "https://x/search", "body": {"token": "n"}}]}))
+write("search_page", "page_empty", '{"type": "FeatureCollection", "features": []}')
+write("search_page", "page_nested", json.dumps({"type": "FeatureCollection", "features": [
+    dict(item(5), bbox=None, geometry={"type": "Polygon", "coordinates": [[[[[[1, 2]]]]]]})]}))
+write("search_page", "page_counted_get_link", json.dumps({
+    "type": "FeatureCollection", "features": [item(6)], "numberMatched": 7,
+    "context": {"matched": 7, "returned": 1},
+    "links": [{"rel": "next", "href": "search?token=next:c:1"}]}))
+
 # --- token_response: the SAS token service -------------------------------------------------------
 write("token_response", "pc", json.dumps({
     "msft:expiry": "2023-06-01T12:00:00Z",

@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const s2prep::JsonProblem&) {
     return 0;
   }
-  // SEARCH PAGE: replace this branch with stac::parse_search_page once it exists.
+  // Whole pages, with their links and counts, are fuzz_search_page's.
   const auto features = doc.is_object() ? doc.find("features") : doc.end();
   if (features != doc.end() && features->is_array()) {
     for (std::size_t i = 0; i < features->size(); ++i) use((*features)[i], i);

@@ -482,7 +482,8 @@ inline const scenegen::GeneratedItem& generated_item(const std::string& id) {
 }
 
 // The files that differ between folders `a` and `b` (by name or bytes), apart from `ignore`.
-// run.json names the server's URL, so runs against different servers differ there.
+// run.json and folder.json name the server's URL, so runs against different servers differ
+// there.
 inline std::vector<std::string> differing_files(const fs::path& a, const fs::path& b,
                                                 const std::vector<std::string>& ignore = {}) {
   std::vector<std::string> diff;

@@ -89,7 +89,8 @@ class FaultMatrix : public ::testing::Test {
   void SetUp() override { ASSERT_EQ(clean_result_.exit_code, 0) << describe(clean_result_); }
 
   void expect_same_as_clean(const fs::path& out) const {
-    EXPECT_EQ(differing_files(clean_->path(), out, {"run.json"}), std::vector<std::string>{});
+    EXPECT_EQ(differing_files(clean_->path(), out, {"run.json", "folder.json"}),
+              std::vector<std::string>{});
   }
 
   static std::unique_ptr<TempDir> clean_;

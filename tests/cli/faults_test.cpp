@@ -34,7 +34,7 @@ class FaultsCli : public ::testing::Test {
     return n;
   }
   void expect_same_as_clean() const {
-    EXPECT_EQ(differing_files(clean_->path(), out_.path(), {"run.json"}),
+    EXPECT_EQ(differing_files(clean_->path(), out_.path(), {"run.json", "folder.json"}),
               std::vector<std::string>{});
   }
 

@@ -23,8 +23,8 @@ OutputRecord sample_record() {
   r.tiles = {"33UUP", "33UVP"};
   r.sources = {{"S2A_MSIL2A_20230601T100559_R022_T33UUP_20230601T150227", "05.09", true},
                {"S2A_MSIL2A_20230601T100559_R022_T33UVP_20230601T150227", "05.09", true}};
-  r.cloud_model = {"cloud_model2_cpu.onnx", std::string(64, 'a')};
-  r.shadow_model = {"builtin", ""};
+  r.cloud_model = {"cloud_model2_cpu.onnx", std::string(64, 'a'), "onednn"};
+  r.shadow_model = {"builtin", "", "builtin"};
   r.statistics = {{"eo:cloud_cover", 12.5}, {"s2prep:valid_percent", 100.0}};
   r.assets = {{"raster", "S2_20230601T100559_raster.tif"}, {"mask", "S2_20230601T100559_mask.tif"}};
   r.fingerprint = "f00";

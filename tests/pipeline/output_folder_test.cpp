@@ -36,8 +36,8 @@ void write_output(const fs::path& folder, const std::string& name, const std::st
   r.id = name;
   r.datetime = *parse_time(datetime);
   r.grid = *identity("x").grid;
-  r.cloud_model = {"builtin", ""};
-  r.shadow_model = {"builtin", ""};
+  r.cloud_model = {"builtin", "", "builtin"};
+  r.shadow_model = {"builtin", "", "builtin"};
   r.fingerprint = "f";
   r.assets = {{"raster", name + "_raster.tif"}, {"mask", name + "_mask.tif"}};
   for (const auto& [key, file] : r.assets) std::ofstream(folder / file) << "pixels";
