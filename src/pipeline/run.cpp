@@ -91,8 +91,9 @@ std::string fingerprint_of(const OutputUnit& unit, const RunOptions& o, const Lo
   for (const auto& i : unit.items) items.push_back({i.id, i.processing_baseline});
   f["items"] = items;
   f["harmonize"] = o.harmonize;
-  f["cloud_model"] = {cloud.resolved.name, cloud.resolved.sha256};
-  f["shadow_model"] = {shadow.resolved.name, shadow.resolved.sha256};
+  // The engine too: two engines agree within 1e-3 in probability, not bit for bit.
+  f["cloud_model"] = {cloud.resolved.name, cloud.resolved.sha256, cloud.engine};
+  f["shadow_model"] = {shadow.resolved.name, shadow.resolved.sha256, shadow.engine};
   f["cloud_thr"] = o.request.params.cloud_thr;
   f["shadow_thr"] = o.request.params.shadow_thr;
   f["dilation"] = o.dilation_radius;
