@@ -22,7 +22,9 @@ build: configure
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
 
-demo: build
+# The demo needs only the tool and the scene generator, not the tests and benchmarks.
+demo: configure
+	@cmake --build $(BUILD) -j$(JOBS) --target s2prep s2prep-scenegen
 	@./scripts/demo.sh $(BUILD)
 
 bench: build
