@@ -1,4 +1,4 @@
-// Ingestion benchmark (issue 3 item 10): what s2prep's reader fetches and how long it takes,
+// Ingestion benchmark: what s2prep's reader fetches and how long it takes,
 // against the physical minimum, whole-file downloads and the GDAL command-line tools.
 //
 // One generated tile (s2prep-scenegen, ideally 10980 px as real tiles) is served by the local
@@ -767,7 +767,7 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"s2prep ingestion benchmark (issue 3 item 10)"};
+  CLI::App app{"s2prep ingestion benchmark"};
   Options o;
   app.add_option("--data", o.data, "Scene folder written by s2prep-scenegen generate")->required();
   app.add_option("--work", o.work, "Scratch folder for outputs (default: <data>/../ingest-work)");

@@ -1,4 +1,4 @@
-// ONNX Runtime side of bench/inference_bench (issue 4 item 9): runs each entry of
+// ONNX Runtime side of bench/inference_bench: runs each entry of
 // <io>/models.json (a model file, its kind, the factor its input digital numbers are multiplied
 // by, and how many timed runs) on the chip in <io>/input_dn.bin, and writes the timings
 // (<io>/ort_results.json), the probabilities (<io>/ort_<tag>.bin, float32) and the raw outputs

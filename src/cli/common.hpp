@@ -1,5 +1,5 @@
 #pragma once
-// Flags shared by the subcommands (INTERFACE.md "Common inputs").
+// Flags shared by the subcommands (geometry, time range, services, key, tile selection).
 
 #include <CLI/CLI.hpp>
 #include <functional>

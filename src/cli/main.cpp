@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     print_search_parse_error(app, e.what());
     app.exit(e);
-    return 2;  // INTERFACE.md: 2 = bad arguments
+    return 2;  // exit status 2: bad arguments
   }
   setup_logging(quiet     ? Verbosity::kQuiet
                 : verbose ? Verbosity::kVerbose

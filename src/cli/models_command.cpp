@@ -1,5 +1,5 @@
 // `s2prep models`: list the model folder — name, kind, size, checksum status against the
-// reference files of SPEC §4.
+// reference model files of FarmVibes.AI.
 #include <fmt/format.h>
 
 #include <cstdlib>

@@ -1,5 +1,5 @@
 #pragma once
-// Sentinel-2 L2A band facts (SPEC §4).
+// Sentinel-2 L2A band facts: names, native resolutions, centre wavelengths, SCL classes.
 
 #include <array>
 #include <string_view>

@@ -1,8 +1,8 @@
 #pragma once
 // The few exception types s2prep throws. Each carries one user-facing sentence that names the
 // input at fault and what to do, and maps to one exit status of the command-line contract
-// (INTERFACE.md): 2 bad arguments or input, 3 nothing found or nothing can cover the region,
-// 1 any other failure.
+// (the command-line contract): 2 bad arguments or input, 3 nothing found or nothing can cover the
+// region, 1 any other failure.
 
 #include <stdexcept>
 #include <string>

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "core/errors.hpp"
-#include "geo/gdal_errors.hpp"
 #include "core/json_limits.hpp"
+#include "geo/gdal_errors.hpp"
 
 namespace s2prep::geo {
 namespace {

@@ -1,6 +1,7 @@
 #pragma once
-// The product mask derived from the L2A Scene Classification Layer (SPEC §3), and the interim
-// final mask used until the cloud and shadow models run.
+// The product mask derived from the L2A Scene Classification Layer (always present, unlike
+// MSK_CLOUDS_B00.gml after baseline 04.00), and the interim final mask used until the cloud and
+// shadow models run.
 
 #include <cstdint>
 

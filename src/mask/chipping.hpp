@@ -1,7 +1,7 @@
 #pragma once
-// The reference chipping (SPEC §2 cloud.cloud): 512 px chips, step 384 (overlap 0.25), chip
-// starts spread evenly so the last chip ends at the raster edge, overlaps split at the midpoint
-// so every output pixel comes from exactly one chip.
+// The reference chipping (the reference workflow's cloud.cloud task): 512 px chips, step 384
+// (overlap 0.25), chip starts spread evenly so the last chip ends at the raster edge, overlaps
+// split at the midpoint so every output pixel comes from exactly one chip.
 
 #include <vector>
 

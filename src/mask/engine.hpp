@@ -6,7 +6,8 @@
 
 namespace s2prep::mask {
 
-// Which of the reference contracts (SPEC §2 cloud.cloud / cloud.shadow) a model follows.
+// Which of the reference contracts (the reference's cloud.cloud / cloud.shadow tasks) a model
+// follows.
 enum class ModelKind { cloud, shadow };
 
 constexpr std::string_view to_string(ModelKind kind) {

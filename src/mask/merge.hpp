@@ -1,5 +1,5 @@
 #pragma once
-// The final mask (SPEC §2 cloud.merge): thresholds, product mask, disk dilation, optional
+// The final mask (the reference's cloud.merge): thresholds, product mask, disk dilation, optional
 // removal of small cloud components and filling of small clear holes.
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// The reference model files of SPEC §4 (FarmVibes.AI op_resources/cloud_models and
+// The reference model files (FarmVibes.AI op_resources/cloud_models and
 // shadow_models), recognised by file name and SHA-256, and the listing behind `s2prep models`.
 
 #include <cstdint>

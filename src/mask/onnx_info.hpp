@@ -2,7 +2,7 @@
 // Reads the few facts about an ONNX file that OpenCV's importer does not expose or gets wrong:
 // the declared input shape (OpenCV ignores it, so a 256 x 256 model would silently run on
 // 512 x 512 chips), the opset, and unequal Split nodes (misread by OpenCV 4.6 at opset >= 13,
-// see ENGINEERING-NOTES.md). A minimal protobuf walk, so no protobuf library is needed.
+// measured with OpenCV 4.6). A minimal protobuf walk, so no protobuf library is needed.
 
 #include <cstdint>
 #include <optional>

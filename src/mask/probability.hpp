@@ -1,5 +1,5 @@
 #pragma once
-// Cloud and shadow probabilities with the reference contract (SPEC §2 cloud.cloud and
+// Cloud and shadow probabilities with the reference contract (the reference's cloud.cloud and
 // cloud.shadow) over the reference chipping (mask/chipping.hpp).
 //
 // Input modes: `in_memory` is a BandStackChipSource over a BandStack already in memory;
@@ -9,7 +9,7 @@
 // Threads: chips run one after another and OpenCV parallelises inside each forward pass (its
 // convolutions use every thread set by set_inference_threads). Running chips in parallel
 // would need one network copy per worker and compete for the same cores; batching gains
-// nothing per chip in OpenCV 4.6 (ENGINEERING-NOTES.md). What does overlap is I/O: the next
+// nothing per chip in OpenCV 4.6 (measured). What does overlap is I/O: the next
 // chip is read on a second thread while the current one is inferred.
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 #pragma once
-// The workflow's parameters, with exactly the reference's names (SPEC §1, INTERFACE.md), and the
-// parameters file (--params) that sets them.
+// The workflow's parameters, with exactly the reference's names (min_tile_cover, cloud_thr, …, as
+// the command line and parameters files use them), and the parameters file (--params) that sets
+// them.
 
 #include <filesystem>
 #include <nlohmann/json.hpp>

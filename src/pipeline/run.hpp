@@ -1,7 +1,7 @@
 #pragma once
-// The whole workflow (SPEC §2 tasks s2 and cloud): search, select, read the region from the
-// COGs, harmonize, mosaic, product mask, cloud and shadow probabilities, merged mask, outputs
-// (COGs + STAC), resumable. The library entry point the CLI's `run` is a thin shell over.
+// The whole workflow (the reference workflow's tasks s2 and cloud): search, select, read the region
+// from the COGs, harmonize, mosaic, product mask, cloud and shadow probabilities, merged mask,
+// outputs (COGs + STAC), resumable. The library entry point the CLI's `run` is a thin shell over.
 
 #include <cstdint>
 #include <filesystem>

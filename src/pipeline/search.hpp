@@ -1,6 +1,7 @@
 #pragma once
 // Step one of the workflow: find the Sentinel-2 items for the region and time range, and select
-// per acquisition the tiles to use (SPEC §2 s2.list and s2.filter, §3).
+// per acquisition the tiles to use (the reference's s2.list and s2.filter, with exact tile
+// selection).
 
 #include <string>
 #include <vector>
@@ -43,8 +44,8 @@ SearchOutcome search_all(const Request& request, net::HttpClient& http);
 // false; with it, logs a warning.
 void require_complete(const SearchOutcome& outcome, bool allow_incomplete);
 
-// The INTERFACE.md JSON of `s2prep search --json`: acquisitions (with their cloud cover),
-// skipped acquisitions, and whether the search is complete (with its warnings).
+// The command-line contract's JSON of `s2prep search --json`: acquisitions (with their cloud
+// cover), skipped acquisitions, and whether the search is complete (with its warnings).
 nlohmann::json outcome_to_json(const SearchOutcome& outcome);
 
 // The largest eo:cloud_cover (percent) of an acquisition's selected items, when any is known:

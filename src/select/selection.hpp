@@ -1,6 +1,6 @@
 #pragma once
-// Tile selection (SPEC §2 s2.filter, §3 "Optimal tile selection"): which items of which
-// acquisitions the workflow uses to cover the region.
+// Tile selection (the reference's s2.filter, made exact: smallest set reaching the best coverage):
+// which items of which acquisitions the workflow uses to cover the region.
 
 #include <optional>
 #include <string>

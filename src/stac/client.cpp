@@ -8,8 +8,8 @@
 #include <utility>
 
 #include "core/errors.hpp"
-#include "stac/search_page.hpp"
 #include "core/json_limits.hpp"
+#include "stac/search_page.hpp"
 
 namespace s2prep::stac {
 namespace {

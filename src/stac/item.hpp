@@ -40,7 +40,7 @@ struct Item {
   nlohmann::json geometry;    // GeoJSON geometry in lon/lat
   std::array<double, 4> bbox{};
 
-  // Properties of SPEC §4 (absent ones stay empty).
+  // Sentinel-2 properties s2prep uses (absent ones stay empty).
   std::string platform;
   std::string mgrs_tile;                          // s2:mgrs_tile, e.g. "33UUP"
   std::optional<int> relative_orbit;              // sat:relative_orbit

@@ -11,8 +11,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 #include "net/http_client.hpp"
 

@@ -1,6 +1,6 @@
 // `s2prep run` end to end against the local server and a generated scene: the output files and
-// catalogue of INTERFACE.md, pixels equal to the generator's (with harmonization), layouts, and
-// the key and tokens never written anywhere.
+// catalogue of the command-line contract, pixels equal to the generator's (with harmonization),
+// layouts, and the key and tokens never written anywhere.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -60,7 +60,7 @@ void expect_10m_bands_equal_source(const fs::path& out, const json& output) {
   }
 }
 
-// Checks the raster and mask files of one output against INTERFACE.md and its STAC Item.
+// Checks the raster and mask files of one output against the contract and its STAC Item.
 void expect_output_files(const fs::path& out, const json& item) {
   const auto& p = item.at("properties");
   const auto t = p.at("proj:transform").get<std::vector<double>>();

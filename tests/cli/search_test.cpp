@@ -1,6 +1,6 @@
 // `s2prep search` run as a user would, against the local STAC server holding Items built here:
 // paging, retries, tile selection (1, 2, 3 tiles, two UTM zones), exit codes, the --json
-// contract of INTERFACE.md, and the key never shown.
+// command-line contract, and the key never shown.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -104,7 +104,7 @@ class SearchCli : public ::testing::Test {
   TestServer server_;
 };
 
-// INTERFACE.md: exactly one JSON object on stdout with these keys and types, in time order.
+// The contract: exactly one JSON object on stdout with these keys and types, in time order.
 void expect_interface_json(const json& j) {
   ASSERT_TRUE(j.is_object());
   std::set<std::string> keys;

@@ -6,7 +6,8 @@ using namespace s2prep;
 using namespace s2prep::ingest;
 
 TEST(ProductMask, EverySclClass) {
-  // SCL 0..11 (and an undefined 12): expected product mask class, written out by hand from SPEC §3.
+  // SCL 0..11 (and an undefined 12): expected product mask class, written out by hand from the SCL
+  // class table.
   const std::uint8_t expected[] = {255, 4, 0, 3, 0, 0, 0, 0, 1, 1, 2, 0, 0};
   Grid g;
   g.epsg = 32633;

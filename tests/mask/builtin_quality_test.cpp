@@ -17,7 +17,7 @@
 namespace s2prep::mask {
 namespace {
 
-constexpr double kCloudThr = 0.3;  // SPEC defaults
+constexpr double kCloudThr = 0.3;  // the reference's defaults
 constexpr double kShadowThr = 0.2;
 constexpr int kTileSize = 600;  // px; heights in the preset scale with it
 

@@ -82,8 +82,8 @@ inline BandStack synthetic_stack(int width, int height, std::uint32_t seed = 1) 
   return s;
 }
 
-// Plain reference chipping, written from SPEC §2 without looking at src/mask: returns the
-// chip starts and, for each chip, the [begin, end) range of output pixels it owns.
+// Plain reference chipping, written from the reference's description without looking at src/mask:
+// returns the chip starts and, for each chip, the [begin, end) range of output pixels it owns.
 struct PlainAxis {
   std::vector<int> starts;
   std::vector<int> begin;

@@ -73,7 +73,7 @@ struct GreedyResult {
   double coverage = 0;
 };
 
-// SPEC §2 s2.filter, with areas in the region's equal-area CRS.
+// The reference's s2.filter greedy, with areas in the region's equal-area CRS.
 GreedyResult reference_greedy(const Region& region, const std::vector<stac::Item>& group,
                               const SelectionOptions& options) {
   constexpr double kWithin = 0.99;
