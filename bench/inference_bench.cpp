@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
+#include <s2prep/errors.hpp>
 #include "bench_util.hpp"
-#include "core/errors.hpp"
 #include "ingest/grid.hpp"
 #include "mask/chipping.hpp"
 #include "mask/engine.hpp"

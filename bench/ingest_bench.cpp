@@ -37,9 +37,9 @@
 #include <thread>
 #include <vector>
 
+#include <s2prep/errors.hpp>
 #include "bench_util.hpp"
 #include "core/bands.hpp"
-#include "core/errors.hpp"
 #include "geo/region.hpp"
 #include "ingest/acquisition_reader.hpp"
 #include "ingest/gdal_env.hpp"

@@ -9,8 +9,9 @@
 //       --end 2023-08-31 --out out/field [--stac-url URL] [--token-url URL|none]
 //       [--cloud-model builtin] ...
 //
-// --stac-url and --token-url default to S2PREP_STAC_URL / S2PREP_TOKEN_URL, else Planetary
-// Computer; the key, when needed, comes from PC_SDK_SUBSCRIPTION_KEY.
+// It uses only the public API (<s2prep/s2prep.hpp>). --stac-url and --token-url default to
+// S2PREP_STAC_URL / S2PREP_TOKEN_URL, else Planetary Computer; the key, when needed, comes from
+// PC_SDK_SUBSCRIPTION_KEY.
 #include <gdal.h>
 
 #include <CLI/CLI.hpp>
@@ -25,18 +26,12 @@
 #include <string>
 #include <vector>
 
-#include "core/errors.hpp"
-#include "pipeline/run.hpp"
+#include <s2prep/s2prep.hpp>
 
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string env_or(const char* name, std::string fallback) {
-  const char* value = std::getenv(name);
-  return value && *value ? std::string(value) : fallback;
-}
 
 struct DatasetCloser {
   void operator()(void* ds) const { GDALClose(static_cast<GDALDatasetH>(ds)); }
@@ -94,12 +89,10 @@ AcquisitionFigures figures(const fs::path& raster, const fs::path& mask_file) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  s2prep::pipeline::RunOptions options;
+  // Unset services and key come from the environment (S2PREP_STAC_URL, S2PREP_TOKEN_URL,
+  // PC_SDK_SUBSCRIPTION_KEY), else Planetary Computer's: the library resolves them.
+  s2prep::RunOptions options;
   auto& request = options.request;
-  request.services.stac_url = env_or("S2PREP_STAC_URL", request.services.stac_url);
-  request.services.token_url = env_or("S2PREP_TOKEN_URL", request.services.token_url);
-  const std::string key = env_or("PC_SDK_SUBSCRIPTION_KEY", "");
-  if (!key.empty()) request.params.pc_key = key;
 
   CLI::App app{"Runs the s2prep workflow through the library and summarises its outputs."};
   app.add_option("--geometry", request.geometry, "GeoJSON file, or inline GeoJSON/WKT (lon/lat)")
@@ -118,7 +111,7 @@ int main(int argc, char** argv) {
   try {
     // Progress: one line whenever an acquisition enters a new stage.
     std::string last;
-    const auto report = s2prep::pipeline::run(options, [&](const s2prep::pipeline::Progress& p) {
+    const auto report = s2prep::run(options, [&](const s2prep::Progress& p) {
       const std::string now = p.acquisition + " " + p.stage;
       if (now == last) return;
       last = now;

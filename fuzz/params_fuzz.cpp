@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "pipeline/params.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     s2prep::pipeline::load_params_text(std::string_view(reinterpret_cast<const char*>(data), size),
                                        "fuzz.yaml", params);
     params.validate();
-    (void)params.to_json().dump();
+    (void)s2prep::pipeline::params_to_json(params).dump();
   } catch (const s2prep::InputError&) {
   }
   return 0;

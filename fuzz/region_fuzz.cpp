@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "geo/region.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

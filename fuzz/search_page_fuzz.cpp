@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "core/json_limits.hpp"
 #include "geo/geometry.hpp"
 #include "stac/search_page.hpp"

@@ -7,24 +7,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "core/text.hpp"
 #include "core/time.hpp"
 
 namespace s2prep::cli {
-namespace {
-
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* value = std::getenv(name);
-  return value && *value ? std::string(value) : fallback;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 void add_common_options(CLI::App& app, CommonOptions& o) {
   auto& r = o.request;
-  r.services.stac_url = env_or("S2PREP_STAC_URL", pipeline::kDefaultStacUrl);
-  r.services.token_url = env_or("S2PREP_TOKEN_URL", pipeline::kDefaultTokenUrl);
   app.add_option("--geometry", r.geometry,
                  "Region of interest: a GeoJSON file (Polygon, MultiPolygon, Feature or "
                  "FeatureCollection, unioned), or an inline GeoJSON or WKT string; EPSG:4326 "
@@ -38,12 +29,12 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
                  "End of the time range, inclusive: a date means the end of that day")
       ->required();
   app.add_option("--stac-url", r.services.stac_url,
-                 "STAC API root (default from S2PREP_STAC_URL, else Planetary Computer)")
-      ->capture_default_str();
+                 "STAC API root (default from S2PREP_STAC_URL, else Planetary Computer's, " +
+                     std::string(kDefaultStacUrl) + ")");
   app.add_option("--token-url", r.services.token_url,
                  "SAS token service base; the collection is appended as a path segment; 'none' "
-                 "disables signing (default from S2PREP_TOKEN_URL, else Planetary Computer)")
-      ->capture_default_str();
+                 "disables signing (default from S2PREP_TOKEN_URL, else Planetary Computer's, " +
+                     std::string(kDefaultTokenUrl) + ")");
   app.add_option("--sign-host", r.services.sign_hosts,
                  "Also sign asset hrefs on this host (repeatable; '.example.com' includes its "
                  "subdomains). Tokens are otherwise only appended to hrefs on Azure Blob Storage "
@@ -69,16 +60,12 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
       ->check(CLI::Range(0.0, 100.0));
 }
 
-void apply_common_options(const CommonOptions& o, pipeline::WorkflowParams& params) {
+void apply_common_options(const CommonOptions& o, WorkflowParams& params) {
   if (o.min_tile_cover->count() > 0) params.min_tile_cover = o.min_tile_cover_value;
   if (o.max_tiles_per_time->count() > 0) params.max_tiles_per_time = o.max_tiles_per_time_value;
   if (o.pc_key->count() > 0) {
     params.pc_key = o.pc_key_value;
-  } else if (!params.pc_key) {
-    const char* key = std::getenv("PC_SDK_SUBSCRIPTION_KEY");
-    if (key && *key) params.pc_key = std::string(key);
   }
-  if (params.pc_key && params.pc_key->empty()) params.pc_key.reset();
 }
 
 namespace {

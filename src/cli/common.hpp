@@ -4,14 +4,14 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
-#include "pipeline/request.hpp"
+#include <s2prep/options.hpp>
 
 namespace s2prep::cli {
 
 // Collects the common flags; `apply` copies the ones the user gave into a Request, so a
 // parameters file can be applied first and flags given on the command line win.
 struct CommonOptions {
-  pipeline::Request request;
+  Request request;
   CLI::Option* min_tile_cover = nullptr;
   CLI::Option* max_tiles_per_time = nullptr;
   CLI::Option* pc_key = nullptr;
@@ -25,9 +25,8 @@ struct CommonOptions {
 // environment (S2PREP_STAC_URL, S2PREP_TOKEN_URL, PC_SDK_SUBSCRIPTION_KEY).
 void add_common_options(CLI::App& app, CommonOptions& options);
 
-// Copies the flags the user gave over `params` (command line wins over a parameters file) and
-// the environment's key when neither gave one.
-void apply_common_options(const CommonOptions& options, pipeline::WorkflowParams& params);
+// Copies the flags the user gave over `params` (command line wins over a parameters file).
+void apply_common_options(const CommonOptions& options, WorkflowParams& params);
 
 // Runs a subcommand body, turning s2prep errors into the contract's exit codes with one line on
 // stderr.

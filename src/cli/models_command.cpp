@@ -5,9 +5,10 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
+#include <s2prep/errors.hpp>
 #include "cli/common.hpp"
-#include "core/errors.hpp"
 #include "mask/model_registry.hpp"
 #include "mask/model_resolution.hpp"
 

@@ -42,11 +42,11 @@ ProgressDisplay::ProgressDisplay(bool quiet)
       live_(!quiet && isatty(STDERR_FILENO) && std::getenv("TERM") != nullptr),
       start_(Clock::now()) {}
 
-pipeline::ProgressCallback ProgressDisplay::callback() {
-  return [this](const pipeline::Progress& p) { update(p); };
+ProgressCallback ProgressDisplay::callback() {
+  return [this](const Progress& p) { update(p); };
 }
 
-std::string ProgressDisplay::render(const pipeline::Progress& p, double stage_seconds,
+std::string ProgressDisplay::render(const Progress& p, double stage_seconds,
                                     double seconds_left) const {
   std::string detail;
   if (p.stage == "read") {
@@ -74,7 +74,7 @@ std::string ProgressDisplay::render(const pipeline::Progress& p, double stage_se
   return where + detail + eta;
 }
 
-void ProgressDisplay::update(const pipeline::Progress& p) {
+void ProgressDisplay::update(const Progress& p) {
   if (quiet_) return;
   std::lock_guard lock(mutex_);
   const auto now = Clock::now();

@@ -8,19 +8,19 @@
 #include <mutex>
 #include <string>
 
-#include "pipeline/run.hpp"
+#include <s2prep/results.hpp>
 
 namespace s2prep::cli {
 
 class ProgressDisplay {
  public:
   explicit ProgressDisplay(bool quiet);
-  pipeline::ProgressCallback callback();
+  ProgressCallback callback();
   void finish();  // clears the live line
 
  private:
-  void update(const pipeline::Progress& p);
-  std::string render(const pipeline::Progress& p, double stage_seconds, double seconds_left) const;
+  void update(const Progress& p);
+  std::string render(const Progress& p, double stage_seconds, double seconds_left) const;
 
   bool quiet_;
   bool live_;

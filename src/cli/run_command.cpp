@@ -5,13 +5,12 @@
 #include <iostream>
 #include <memory>
 
+#include <s2prep/s2prep.hpp>
 #include "cli/common.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/progress_display.hpp"
-#include "core/errors.hpp"
-#include "mask/model_resolution.hpp"
 #include "pipeline/params.hpp"
-#include "pipeline/run.hpp"
+#include "pipeline/session.hpp"
 #include "pipeline/summary.hpp"
 
 namespace s2prep::cli {
@@ -19,12 +18,13 @@ namespace {
 
 struct RunCommand {
   CommonOptions common;
-  pipeline::RunOptions options;
+  RunOptions options;
   std::string params_file;
   std::string layout = "grid";
   bool print_params = false;
   bool no_harmonize = false;
   std::string engine = "auto";
+  int threads = 0;
   bool quiet = false;
   // Flags that are also parameters-file keys: applied over the file only when given.
   CLI::Option* cloud_thr = nullptr;
@@ -33,10 +33,10 @@ struct RunCommand {
   CLI::Option* cloud_model = nullptr;
   CLI::Option* shadow_model = nullptr;
   CLI::Option* dl_timeout = nullptr;
-  pipeline::WorkflowParams flag_values;
+  WorkflowParams flag_values;
 
-  pipeline::WorkflowParams resolve_params() const {
-    pipeline::WorkflowParams params;
+  WorkflowParams resolve_params() const {
+    WorkflowParams params;
     if (!params_file.empty()) pipeline::load_params_file(params_file, params);
     if (cloud_thr->count()) params.cloud_thr = flag_values.cloud_thr;
     if (shadow_thr->count()) params.shadow_thr = flag_values.shadow_thr;
@@ -50,35 +50,23 @@ struct RunCommand {
   }
 
   int execute(bool quiet_logging) {
-    pipeline::RunOptions run_options = options;
+    RunOptions run_options = options;
     run_options.request = common.request;
     run_options.request.params = resolve_params();
     if (print_params) {
-      auto j = run_options.request.params.to_json();
-      std::cout << j.dump(2) << std::endl;
+      const auto resolved = pipeline::with_environment_defaults(run_options.request);
+      std::cout << pipeline::params_to_json(resolved.params).dump(2) << std::endl;
       return 0;
     }
-    if (layout == "grid") {
-      run_options.layout = pipeline::Layout::kGrid;
-    } else if (layout == "tile") {
-      run_options.layout = pipeline::Layout::kTile;
-    } else {
-      throw InputError(fmt::format("--layout must be grid or tile, not '{}'.", layout));
-    }
-    if (run_options.full_tile && run_options.layout != pipeline::Layout::kTile) {
-      throw InputError("--full-tile needs --layout tile (the grid layout covers the region only).");
-    }
+    run_options.layout = parse_layout(layout);
     run_options.harmonize = !no_harmonize;
-    run_options.engine = mask::parse_engine_choice(engine);
-    if (!run_options.model_dir.empty()) {
-      mask::check_model_dir(run_options.model_dir, "--model-dir");
-    } else if (const char* dir = std::getenv("S2PREP_MODEL_DIR"); dir && *dir) {
-      run_options.model_dir = dir;
-      mask::check_model_dir(run_options.model_dir, "S2PREP_MODEL_DIR");
-    }
+    run_options.engine = parse_engine(engine);
+    ProcessSettings process;
+    process.inference_threads = threads;
+    initialize(process);
     set_interrupt_cleanup_folder(run_options.out_dir);
     ProgressDisplay display(quiet_logging);
-    const auto report = pipeline::run(run_options, display.callback());
+    const auto report = s2prep::run(run_options, display.callback());
     display.finish();
     if (!quiet_logging) {
       std::cout << pipeline::summary_table(report) << std::flush;
@@ -158,7 +146,7 @@ void register_run_command(CLI::App& app, std::function<int()>& action) {
                 "layout or grid): remove them and write this request's (without this flag such "
                 "a folder is refused)");
   sub->add_option("--jobs,-j", o.jobs, "Parallel band reads (default: 4 x cores, at most 32)");
-  sub->add_option("--threads", o.inference_threads,
+  sub->add_option("--threads", c->threads,
                   "Threads of the ONNX inference engine (default: all cores)")
       ->check(CLI::Range(1, 256));
   sub->add_option("--engine", c->engine,

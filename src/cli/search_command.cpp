@@ -5,9 +5,8 @@
 #include <iostream>
 #include <memory>
 
+#include <s2prep/s2prep.hpp>
 #include "cli/common.hpp"
-#include "core/errors.hpp"
-#include "net/http_client.hpp"
 #include "pipeline/search.hpp"
 
 namespace s2prep::cli {
@@ -45,26 +44,25 @@ struct SearchCommand {
   }
 
   int search(bool as_json) {
-    pipeline::Request request = common.request;
+    Request request = common.request;
     apply_common_options(common, request.params);
-    net::HttpClient http;
-    const auto outcome = pipeline::search_all(request, http);
+    const auto result = s2prep::search(request);
     int status = 0;
     std::string message;
-    if (!outcome.complete) {
+    if (!result.complete) {
       status = 1;
       message =
-          outcome.nothing_found.empty() ? kIncomplete : outcome.nothing_found + " " + kIncomplete;
-    } else if (!outcome.nothing_found.empty()) {
+          result.nothing_found.empty() ? kIncomplete : result.nothing_found + " " + kIncomplete;
+    } else if (!result.nothing_found.empty()) {
       status = 3;
-      message = outcome.nothing_found;
+      message = result.nothing_found;
     }
     if (as_json) {
-      auto j = pipeline::outcome_to_json(outcome);
+      auto j = pipeline::search_json(result);
       if (status == 1) j["error"] = message;
       std::cout << j.dump() << std::endl;
     } else if (status != 3) {  // nothing to list: the sentence on stderr says why
-      print_table(outcome);
+      print_table(result);
     }
     if (status != 0) {
       spdlog::default_logger()->flush();
@@ -73,37 +71,35 @@ struct SearchCommand {
     return status;
   }
 
-  static void print_table(const pipeline::SearchOutcome& outcome) {
-    const auto& sel = outcome.selection;
+  static void print_table(const SearchResult& result) {
     std::cout << fmt::format("{} items found; {} acquisitions selected, {} skipped.\n",
-                             outcome.items_found, sel.acquisitions.size(), sel.skipped.size());
-    for (const auto& warning : outcome.warnings) {
+                             result.items_found, result.acquisitions.size(), result.skipped.size());
+    for (const auto& warning : result.warnings) {
       std::cout << "WARNING: " << warning << "\n";
     }
-    if (!outcome.complete) std::cout << "WARNING: this list may be INCOMPLETE.\n";
+    if (!result.complete) std::cout << "WARNING: this list may be INCOMPLETE.\n";
     std::cout << "\n";
     std::cout << fmt::format("{:<28} {:>8} {:>6} {:<24} {}\n", "DATETIME", "COVERAGE", "CLOUD",
                              "TILES", "ITEMS");
-    for (const auto& acq : sel.acquisitions) {
+    for (const auto& acq : result.acquisitions) {
       std::string tiles;
       for (const auto& t : acq.tiles) tiles += (tiles.empty() ? "" : ",") + t;
-      const auto cloud = pipeline::acquisition_cloud_cover(acq);
-      const std::string cloud_text = cloud ? fmt::format("{:.1f}%", *cloud) : "-";
-      for (std::size_t i = 0; i < acq.items.size(); ++i) {
+      const std::string cloud_text =
+          acq.cloud_cover ? fmt::format("{:.1f}%", *acq.cloud_cover) : "-";
+      for (std::size_t i = 0; i < acq.item_ids.size(); ++i) {
         if (i == 0) {
-          std::cout << fmt::format("{:<28} {:>7.2f}% {:>6} {:<24} {}\n", format_time(acq.datetime),
-                                   100.0 * acq.coverage, cloud_text, tiles, acq.items[i].id);
+          std::cout << fmt::format("{:<28} {:>7.2f}% {:>6} {:<24} {}\n", acq.datetime,
+                                   100.0 * acq.coverage, cloud_text, tiles, acq.item_ids[i]);
         } else {
           std::cout << fmt::format("{:<28} {:>8} {:>6} {:<24} {}\n", "", "", "", "",
-                                   acq.items[i].id);
+                                   acq.item_ids[i]);
         }
       }
     }
-    if (!sel.skipped.empty()) {
+    if (!result.skipped.empty()) {
       std::cout << "\nSkipped:\n";
-      for (const auto& s : sel.skipped) {
-        std::cout << fmt::format("{:<28} {} ({} items)\n", format_time(s.datetime), s.reason,
-                                 s.item_ids.size());
+      for (const auto& s : result.skipped) {
+        std::cout << fmt::format("{:<28} {} ({} items)\n", s.datetime, s.reason, s.item_ids.size());
       }
     }
   }

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/grid.hpp"
+#include <s2prep/grid.hpp>
 
 namespace s2prep {
 

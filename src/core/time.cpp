@@ -5,7 +5,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 
 namespace s2prep {
 namespace {

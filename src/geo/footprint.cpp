@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "geo/gdal_errors.hpp"
 
 namespace s2prep::geo {

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <string>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "core/json_limits.hpp"
 #include "geo/gdal_errors.hpp"
 

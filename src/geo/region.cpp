@@ -14,7 +14,7 @@
 #include <set>
 #include <sstream>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "geo/gdal_errors.hpp"
 
 namespace s2prep::geo {

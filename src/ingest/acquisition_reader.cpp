@@ -8,8 +8,8 @@
 #include <cmath>
 #include <memory>
 
+#include <s2prep/errors.hpp>
 #include "core/bands.hpp"
-#include "core/errors.hpp"
 #include "stac/provider.hpp"
 
 namespace s2prep::ingest {

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/grid.hpp"
+#include <s2prep/grid.hpp>
 #include "core/raster.hpp"
 #include "ingest/reader.hpp"
 #include "stac/item.hpp"

@@ -8,7 +8,7 @@
 #include <limits>
 #include <vector>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "geo/geometry.hpp"
 #include "ingest/acquisition_reader.hpp"
 #include "ingest/gdal_env.hpp"

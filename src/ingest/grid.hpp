@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/grid.hpp"
+#include <s2prep/grid.hpp>
 #include "geo/region.hpp"
 #include "stac/item.hpp"
 

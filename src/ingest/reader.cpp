@@ -16,7 +16,7 @@
 
 #include <fmt/format.h>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "ingest/gdal_env.hpp"
 
 namespace s2prep::ingest {

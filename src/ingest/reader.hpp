@@ -8,7 +8,7 @@
 #include <functional>
 #include <string>
 
-#include "core/grid.hpp"
+#include <s2prep/grid.hpp>
 #include "core/raster.hpp"
 
 namespace s2prep::ingest {

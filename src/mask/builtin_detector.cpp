@@ -11,8 +11,8 @@
 #include <cmath>
 #include <string>
 
+#include <s2prep/errors.hpp>
 #include "core/bands.hpp"
-#include "core/errors.hpp"
 #include "mask/builtin_detector.hpp"
 #include "mask/builtin_internal.hpp"
 

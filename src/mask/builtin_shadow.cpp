@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <s2prep/errors.hpp>
 #include "core/bands.hpp"
-#include "core/errors.hpp"
 #include "mask/builtin_detector.hpp"
 #include "mask/builtin_internal.hpp"
 

@@ -5,8 +5,8 @@
 
 #include <string>
 
+#include <s2prep/errors.hpp>
 #include "core/bands.hpp"
-#include "core/errors.hpp"
 
 namespace s2prep::mask {
 namespace {

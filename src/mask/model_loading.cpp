@@ -2,35 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "mask/onednn_engine.hpp"
 #include "mask/opencv_engine.hpp"
 
 namespace s2prep::mask {
 
-EngineChoice parse_engine_choice(std::string_view text) {
-  if (text == "auto") return EngineChoice::automatic;
-  if (text == "onednn") return EngineChoice::onednn;
-  if (text == "opencv") return EngineChoice::opencv;
-  throw InputError("--engine '" + std::string(text) +
-                   "' is not an inference engine: use auto, onednn or opencv.");
-}
-
-std::string_view to_string(EngineChoice choice) {
-  switch (choice) {
-    case EngineChoice::automatic:
-      return "auto";
-    case EngineChoice::onednn:
-      return "onednn";
-    case EngineChoice::opencv:
-      return "opencv";
-  }
-  return "auto";
-}
-
-ModelWithEngine load_model(const std::filesystem::path& file, ModelKind kind, EngineChoice choice) {
-  if (choice == EngineChoice::opencv) return {load_opencv_model(file, kind), "opencv", {}};
-  if (choice == EngineChoice::onednn) return {load_onednn_model(file, kind), "onednn", {}};
+ModelWithEngine load_model(const std::filesystem::path& file, ModelKind kind, Engine choice) {
+  if (choice == Engine::opencv) return {load_opencv_model(file, kind), "opencv", {}};
+  if (choice == Engine::onednn) return {load_onednn_model(file, kind), "onednn", {}};
   try {
     return {load_onednn_model(file, kind), "onednn", {}};
   } catch (const Error& e) {

@@ -6,15 +6,11 @@
 #include <string>
 #include <string_view>
 
+#include <s2prep/options.hpp>
+
 #include "mask/engine.hpp"
 
 namespace s2prep::mask {
-
-enum class EngineChoice { automatic, onednn, opencv };
-
-// "auto", "onednn", "opencv"; throws InputError naming the value otherwise.
-EngineChoice parse_engine_choice(std::string_view text);
-std::string_view to_string(EngineChoice choice);
 
 struct ModelWithEngine {
   std::unique_ptr<SegmentationModel> model;
@@ -27,7 +23,7 @@ struct ModelWithEngine {
 // model it implements (FPN and CheapLab: docs/benchmarks.md), and falls back to OpenCV DNN when
 // oneDNN cannot run the model; errors about the file itself (missing, Git LFS pointer, corrupt,
 // wrong contract) then come from the OpenCV loader, as with `opencv`.
-ModelWithEngine load_model(const std::filesystem::path& file, ModelKind kind, EngineChoice choice);
+ModelWithEngine load_model(const std::filesystem::path& file, ModelKind kind, Engine choice);
 
 // Threads for inference, process-wide, set once at start-up before any model runs: OpenCV's
 // (cv::setNumThreads) and oneDNN's (OpenMP, applied on each thread that runs a model).

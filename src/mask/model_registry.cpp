@@ -9,7 +9,7 @@
 #include <fstream>
 #include <memory>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 
 namespace s2prep::mask {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 
 namespace s2prep::mask {
 namespace {

@@ -11,7 +11,7 @@
 #include <span>
 #include <string>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "mask/engine.hpp"
 
 namespace s2prep::mask {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "mask/model_registry.hpp"
 #include "mask/onnx_info.hpp"
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "mask/chipping.hpp"
 
 namespace s2prep::mask {

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "core/grid.hpp"
+#include <s2prep/grid.hpp>
 #include "core/raster.hpp"
 #include "mask/engine.hpp"
 
@@ -44,10 +44,10 @@ class BandStackChipSource final : public ChipSource {
 };
 
 // Called after each chip (run or skipped): chips done so far, total chips.
-using ProgressCallback = std::function<void(int chips_done, int chips_total)>;
+using ChipProgress = std::function<void(int chips_done, int chips_total)>;
 
 struct ProbabilityOptions {
-  ProgressCallback progress;
+  ChipProgress progress;
   // Read the next chip on a second thread while the current one is inferred.
   bool prefetch = true;
 };

@@ -11,7 +11,7 @@
 #include <random>
 #include <thread>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "core/redact.hpp"
 
 namespace s2prep::net {

@@ -14,8 +14,8 @@
 #include <mutex>
 #include <type_traits>
 
+#include <s2prep/errors.hpp>
 #include "core/bands.hpp"
-#include "core/errors.hpp"
 #include "ingest/gdal_env.hpp"
 
 namespace s2prep::output {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/grid.hpp"
+#include <s2prep/grid.hpp>
 #include "core/raster.hpp"
 
 namespace s2prep::output {

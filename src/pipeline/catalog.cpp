@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include <s2prep/errors.hpp>
 #include "core/bands.hpp"
-#include "core/errors.hpp"
 #include "geo/geometry.hpp"
 
 namespace s2prep::pipeline {
@@ -94,7 +94,7 @@ nlohmann::json to_stac_item(const OutputRecord& r) {
     ids.push_back(s.id);
     any_harmonized = any_harmonized || s.harmonized;
   }
-  auto model_json = [](const ModelRecord& m) {
+  auto model_json = [](const ModelInfo& m) {
     return nlohmann::json{
         {"name", m.name},
         {"sha256", m.sha256.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.sha256)},
@@ -166,9 +166,9 @@ OutputRecord from_stac_item(const nlohmann::json& item) {
     }
     auto model = [](const nlohmann::json& m) {
       const auto engine = m.find("engine");
-      return ModelRecord{m.at("name").get<std::string>(),
-                         m.at("sha256").is_null() ? "" : m.at("sha256").get<std::string>(),
-                         engine == m.end() || engine->is_null() ? "" : engine->get<std::string>()};
+      return ModelInfo{m.at("name").get<std::string>(),
+                       m.at("sha256").is_null() ? "" : m.at("sha256").get<std::string>(),
+                       engine == m.end() || engine->is_null() ? "" : engine->get<std::string>()};
     };
     r.cloud_model = model(p.at("s2prep:cloud_model"));
     r.shadow_model = model(p.at("s2prep:shadow_model"));

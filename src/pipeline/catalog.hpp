@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "core/grid.hpp"
+#include <s2prep/grid.hpp>
+#include <s2prep/results.hpp>
+
 #include "core/time.hpp"
 
 namespace s2prep::pipeline {
@@ -19,18 +21,6 @@ inline constexpr const char* kStatisticKeys[] = {
     "eo:cloud_cover",       "s2prep:coverage",       "s2prep:valid_percent",
     "s2prep:cloud_percent", "s2prep:shadow_percent", "s2prep:product_mask_percent",
     "s2prep:masked_percent"};
-
-struct SourceRecord {
-  std::string id;
-  std::string processing_baseline;
-  bool harmonized = false;
-};
-
-struct ModelRecord {
-  std::string name;    // file name, or "builtin"
-  std::string sha256;  // empty for builtin
-  std::string engine;  // what ran it: "onednn", "opencv" or "builtin"; empty when unknown
-};
 
 // The mean sun position used for the output, and where it came from: "item properties",
 // "granule metadata" or "computed" (from the acquisition's time and the grid's centre).
@@ -46,9 +36,9 @@ struct OutputRecord {
   Grid grid;
   std::vector<std::string> platforms;
   std::vector<std::string> tiles;
-  std::vector<SourceRecord> sources;
-  ModelRecord cloud_model;
-  ModelRecord shadow_model;
+  std::vector<SourceItem> sources;
+  ModelInfo cloud_model;
+  ModelInfo shadow_model;
   double cloud_thr = 0.3;
   double shadow_thr = 0.2;
   nlohmann::json statistics;  // coverage, valid, cloud, shadow, product-mask fractions

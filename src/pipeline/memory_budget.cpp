@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 
 namespace s2prep::pipeline {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "core/grid.hpp"
+#include <s2prep/grid.hpp>
 
 namespace s2prep::pipeline {
 

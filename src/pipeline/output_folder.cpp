@@ -14,7 +14,7 @@
 #include <set>
 #include <sstream>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "pipeline/catalog.hpp"
 
 namespace s2prep::pipeline {

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "core/grid.hpp"
+#include <s2prep/grid.hpp>
 
 namespace s2prep::pipeline {
 

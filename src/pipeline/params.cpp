@@ -8,7 +8,7 @@
 #include <set>
 #include <utility>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 
 namespace s2prep::pipeline {
 namespace {
@@ -46,64 +46,20 @@ T scalar_as(const YAML::Node& node, const std::string& source, const std::string
                                what_it_is(node)));
 }
 
-bool is_utf8(const std::string& text) {
-  try {
-    (void)nlohmann::json(text).dump();
-    return true;
-  } catch (const nlohmann::json::type_error&) {
-    return false;
-  }
-}
-
 }  // namespace
 
-void WorkflowParams::validate() const {
-  if (!(min_tile_cover > 0.0 && min_tile_cover <= 1.0)) {
-    throw InputError(fmt::format(
-        "min_tile_cover must be a fraction in (0, 1], not {}; e.g. 0.99 for 99 % of the region.",
-        min_tile_cover));
-  }
-  if (max_tiles_per_time && *max_tiles_per_time < 1) {
-    throw InputError(
-        fmt::format("max_tiles_per_time must be at least 1, not {}.", *max_tiles_per_time));
-  }
-  if (!(cloud_thr >= 0.0 && cloud_thr <= 1.0)) {
-    throw InputError(fmt::format("cloud_thr must be a probability in [0, 1], not {}.", cloud_thr));
-  }
-  if (!(shadow_thr >= 0.0 && shadow_thr <= 1.0)) {
-    throw InputError(
-        fmt::format("shadow_thr must be a probability in [0, 1], not {}.", shadow_thr));
-  }
-  if (!(dl_timeout > 0.0)) {
-    throw InputError(
-        fmt::format("dl_timeout must be a positive number of seconds, not {}.", dl_timeout));
-  }
-  // The names are written to run.json: JSON text must be UTF-8.
-  for (const auto& [name, value] :
-       {std::pair{"cloud_model", &cloud_model}, std::pair{"shadow_model", &shadow_model}}) {
-    if (!is_utf8(*value)) {
-      throw InputError(fmt::format(
-          "{} is not UTF-8 text; give auto, builtin, or a model file name in UTF-8.", name));
-    }
-  }
-  if (cloud_model.empty()) throw InputError("cloud_model must not be empty; use auto or builtin.");
-  if (shadow_model.empty()) {
-    throw InputError("shadow_model must not be empty; use auto or builtin.");
-  }
-}
-
-nlohmann::json WorkflowParams::to_json() const {
+nlohmann::json params_to_json(const WorkflowParams& params) {
   nlohmann::json j;
-  j["min_tile_cover"] = min_tile_cover;
-  j["max_tiles_per_time"] =
-      max_tiles_per_time ? nlohmann::json(*max_tiles_per_time) : nlohmann::json(nullptr);
-  j["cloud_thr"] = cloud_thr;
-  j["shadow_thr"] = shadow_thr;
-  j["in_memory"] = in_memory;
-  j["cloud_model"] = cloud_model;
-  j["shadow_model"] = shadow_model;
-  j["pc_key"] = pc_key ? nlohmann::json("(set, not shown)") : nlohmann::json(nullptr);
-  j["dl_timeout"] = dl_timeout;
+  j["min_tile_cover"] = params.min_tile_cover;
+  j["max_tiles_per_time"] = params.max_tiles_per_time ? nlohmann::json(*params.max_tiles_per_time)
+                                                      : nlohmann::json(nullptr);
+  j["cloud_thr"] = params.cloud_thr;
+  j["shadow_thr"] = params.shadow_thr;
+  j["in_memory"] = params.in_memory;
+  j["cloud_model"] = params.cloud_model;
+  j["shadow_model"] = params.shadow_model;
+  j["pc_key"] = params.pc_key ? nlohmann::json("(set, not shown)") : nlohmann::json(nullptr);
+  j["dl_timeout"] = params.dl_timeout;
   return j;
 }
 

@@ -8,8 +8,8 @@
 #include <cmath>
 #include <vector>
 
+#include <s2prep/errors.hpp>
 #include "core/bands.hpp"
-#include "core/errors.hpp"
 #include "ingest/gdal_env.hpp"
 #include "pipeline/catalog.hpp"
 #include "pipeline/summary.hpp"
@@ -166,7 +166,7 @@ void write_quicklook(const BandStack& raster, const ByteRaster& mask, const fs::
   write_png(render_quicklook(raster, mask), png);
 }
 
-void write_index_html(const fs::path& out_dir, const RunReport& report) {
+void write_index_html(const fs::path& out_dir, const RunResult& report) {
   // Contact sheet: thumbnails of at most 256 px, in rows of up to 6, time order.
   std::vector<ByteRaster> thumbs;
   std::vector<std::string> labels;
@@ -220,8 +220,7 @@ void write_index_html(const fs::path& out_dir, const RunReport& report) {
   }
   std::string skipped;
   for (const auto& s : report.skipped) {
-    skipped += fmt::format("<li>{}: {}</li>\n", html_escape(s.value("datetime", "")),
-                           html_escape(s.value("reason", "")));
+    skipped += fmt::format("<li>{}: {}</li>\n", html_escape(s.datetime), html_escape(s.reason));
   }
   const std::string html = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"

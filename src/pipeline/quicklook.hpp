@@ -5,8 +5,8 @@
 #include <array>
 #include <filesystem>
 
+#include <s2prep/results.hpp>
 #include "core/raster.hpp"
-#include "pipeline/run.hpp"
 
 namespace s2prep::pipeline {
 
@@ -25,6 +25,6 @@ void write_quicklook(const BandStack& raster, const ByteRaster& mask,
 
 // contact_sheet.png of every output's quicklook (thumbnails in time order) and index.html with
 // the summary table, in `out_dir`.
-void write_index_html(const std::filesystem::path& out_dir, const RunReport& report);
+void write_index_html(const std::filesystem::path& out_dir, const RunResult& report);
 
 }  // namespace s2prep::pipeline

@@ -5,37 +5,69 @@
 
 #include <cmath>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
+#include <s2prep/s2prep.hpp>
+#include "core/json_limits.hpp"
 #include "core/text.hpp"
 #include "net/http_client.hpp"
+#include "pipeline/session.hpp"
 #include "stac/client.hpp"
 #include "stac/item_checks.hpp"
 
 namespace s2prep::pipeline {
+namespace {
 
-SearchOutcome search_all(const Request& request, net::HttpClient& http) {
-  request.params.validate();
-  if (request.max_cloud_cover &&
-      !(*request.max_cloud_cover >= 0.0 && *request.max_cloud_cover <= 100.0)) {
-    throw InputError(fmt::format(
-        "--max-cloud-cover must be a percentage in [0, 100], not {}; e.g. 30 keeps acquisitions "
-        "with at most 30 % cloud cover.",
-        *request.max_cloud_cover));
-  }
-  auto region = geo::Region::parse(request.geometry);
-  const auto range = parse_time_range(request.start, request.end);
-
+stac::SearchResult catalogue_items(const Request& request, const geo::Region& region,
+                                   const TimeRange& range, net::HttpClient& http) {
   stac::SearchRequest query;
   query.collections = {request.services.collection};
   query.intersects = region.lonlat().to_geojson();
   query.datetime = range.stac_interval();
   query.limit = 1000;
   query.max_cloud_cover = request.max_cloud_cover;
-  stac::StacClient client(request.services.stac_url, http);
+  net::Headers secret_headers(request.http.stac_headers.begin(), request.http.stac_headers.end());
+  stac::StacClient client(request.services.stac_url, http, std::move(secret_headers));
   spdlog::info("Searching {} for {} items from {} to {}",
                net::redact_url(request.services.stac_url), request.services.collection,
                format_time(range.start), format_time(range.end));
-  auto found = client.search(query);
+  return client.search(query);
+}
+
+// Items the caller already has: parsed and checked like a catalogue's; those whose bounding box
+// misses the region's are dropped (the time range is checked with every item below).
+stac::SearchResult given_items(const std::vector<std::string>& texts, const geo::Region& region) {
+  stac::SearchResult found;
+  const auto r = region.bbox();
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    stac::Item item;
+    try {
+      item = stac::Item::from_json(parse_outside_json(texts[i]), i);
+    } catch (const JsonProblem& e) {
+      throw InputError(
+          fmt::format("Given STAC item {} is {}; pass the Items as returned by a "
+                      "search (GeoJSON Features).",
+                      i, e.what()));
+    } catch (const Error& e) {
+      throw InputError(fmt::format("Given STAC item {} cannot be used: {}", i, e.what()));
+    }
+    const auto& b = item.bbox;
+    if (b[0] > r[2] || b[2] < r[0] || b[1] > r[3] || b[3] < r[1]) continue;
+    found.items.push_back(std::move(item));
+  }
+  spdlog::info("Selecting from {} given items ({} near the region)", texts.size(),
+               found.items.size());
+  return found;
+}
+
+}  // namespace
+
+SearchOutcome search_all(const Request& request, net::HttpClient& http) {
+  request.validate();
+  auto region = geo::Region::parse(request.geometry);
+  const auto range = parse_time_range(request.start, request.end);
+
+  auto found = request.items ? given_items(*request.items, region)
+                             : catalogue_items(request, region, range, http);
   // Catalogue values go into file names and log lines: an item that cannot be named safely, or
   // that lies outside the requested time range, is dropped, never trusted.
   std::erase_if(found.items, [&](const stac::Item& item) {
@@ -43,8 +75,11 @@ SearchOutcome search_all(const Request& request, net::HttpClient& http) {
     if (reason) spdlog::warn("Ignoring STAC item {}: {}", printable(item.id), *reason);
     return reason.has_value();
   });
-  SearchOutcome outcome{std::move(region),         range, found.items.size(), {}, found.complete,
-                        std::move(found.warnings), {}};
+  SearchOutcome outcome{.region = std::move(region),
+                        .range = range,
+                        .items_found = found.items.size(),
+                        .complete = found.complete,
+                        .warnings = std::move(found.warnings)};
   if (found.items.empty()) {
     outcome.nothing_found = fmt::format(
         "No {} items intersect the region between {} and {}{}; widen the time range{} or check "
@@ -62,6 +97,7 @@ SearchOutcome search_all(const Request& request, net::HttpClient& http) {
   options.min_tile_cover = request.params.min_tile_cover;
   options.max_tiles_per_time = request.params.max_tiles_per_time;
   options.max_cloud_cover = request.max_cloud_cover;
+  outcome.items = found.items;
   outcome.selection = select::select_acquisitions(outcome.region, std::move(found.items), options);
   for (const auto& id : outcome.selection.superseded_item_ids) {
     spdlog::debug("Item {} is superseded by a newer processing of the same product", id);
@@ -118,29 +154,65 @@ std::optional<double> acquisition_cloud_cover(const select::Acquisition& acquisi
   return worst;
 }
 
-nlohmann::json outcome_to_json(const SearchOutcome& outcome) {
+SearchResult search_result(const SearchOutcome& outcome) {
+  SearchResult result;
+  for (const auto& a : outcome.selection.acquisitions) {
+    Acquisition acquisition;
+    acquisition.datetime = format_time(a.datetime);
+    for (const auto& item : a.items) acquisition.item_ids.push_back(item.id);
+    acquisition.tiles = a.tiles;
+    acquisition.coverage = a.coverage;
+    acquisition.cloud_cover = acquisition_cloud_cover(a);
+    result.acquisitions.push_back(std::move(acquisition));
+  }
+  for (const auto& s : outcome.selection.skipped) {
+    result.skipped.push_back({format_time(s.datetime), s.item_ids, s.reason, {}});
+  }
+  result.items_found = outcome.items_found;
+  result.complete = outcome.complete;
+  result.warnings = outcome.warnings;
+  result.nothing_found = outcome.nothing_found;
+  for (const auto& item : outcome.items) result.items.push_back(item.raw.dump());
+  result.region_wkt = outcome.region.lonlat().to_wkt();
+  result.start = format_time(outcome.range.start);
+  result.end = format_time(outcome.range.end);
+  return result;
+}
+
+nlohmann::json search_json(const SearchResult& result) {
   // Coverage is floored to 4 decimals so the printed figure never overstates what was covered.
   auto floor4 = [](double v) { return std::floor(v * 1e4) / 1e4; };
   nlohmann::json acquisitions = nlohmann::json::array();
-  for (const auto& a : outcome.selection.acquisitions) {
-    nlohmann::json ids = nlohmann::json::array();
-    for (const auto& item : a.items) ids.push_back(item.id);
-    const auto cloud = acquisition_cloud_cover(a);
-    acquisitions.push_back({{"datetime", format_time(a.datetime)},
-                            {"items", ids},
-                            {"tiles", a.tiles},
-                            {"coverage", floor4(a.coverage)},
-                            {"cloud_cover", cloud ? nlohmann::json(*cloud) : nlohmann::json()}});
+  for (const auto& a : result.acquisitions) {
+    acquisitions.push_back(
+        {{"datetime", a.datetime},
+         {"items", a.item_ids},
+         {"tiles", a.tiles},
+         {"coverage", floor4(a.coverage)},
+         {"cloud_cover", a.cloud_cover ? nlohmann::json(*a.cloud_cover) : nlohmann::json()}});
   }
   nlohmann::json skipped = nlohmann::json::array();
-  for (const auto& s : outcome.selection.skipped) {
-    skipped.push_back(
-        {{"datetime", format_time(s.datetime)}, {"items", s.item_ids}, {"reason", s.reason}});
+  for (const auto& s : result.skipped) {
+    skipped.push_back({{"datetime", s.datetime}, {"items", s.item_ids}, {"reason", s.reason}});
   }
   return nlohmann::json{{"acquisitions", acquisitions},
                         {"skipped", skipped},
-                        {"complete", outcome.complete},
-                        {"warnings", outcome.warnings}};
+                        {"complete", result.complete},
+                        {"warnings", result.warnings}};
 }
 
 }  // namespace s2prep::pipeline
+
+namespace s2prep {
+
+std::string SearchResult::to_json() const { return pipeline::search_json(*this).dump(); }
+
+SearchResult search(const Request& request) {
+  initialize();
+  request.validate();
+  const Request resolved = pipeline::with_environment_defaults(request);
+  net::HttpClient http(pipeline::http_options(resolved));
+  return pipeline::search_result(pipeline::search_all(resolved, http));
+}
+
+}  // namespace s2prep

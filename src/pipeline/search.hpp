@@ -6,9 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <s2prep/options.hpp>
+#include <s2prep/results.hpp>
 #include "core/time.hpp"
 #include "geo/region.hpp"
-#include "pipeline/request.hpp"
 #include "select/selection.hpp"
 
 namespace s2prep::net {
@@ -21,6 +22,7 @@ struct SearchOutcome {
   geo::Region region;
   TimeRange range;
   std::size_t items_found = 0;
+  std::vector<stac::Item> items;  // every usable item found, as received
   select::Selection selection;
   // False when the catalogue search may have missed items (see warnings): the selection may
   // then lack acquisitions.
@@ -44,9 +46,12 @@ SearchOutcome search_all(const Request& request, net::HttpClient& http);
 // false; with it, logs a warning.
 void require_complete(const SearchOutcome& outcome, bool allow_incomplete);
 
-// The command-line contract's JSON of `s2prep search --json`: acquisitions (with their cloud
-// cover), skipped acquisitions, and whether the search is complete (with its warnings).
-nlohmann::json outcome_to_json(const SearchOutcome& outcome);
+// The outcome as the library returns it (with every item found as its STAC JSON).
+SearchResult search_result(const SearchOutcome& outcome);
+
+// The JSON object of `s2prep search --json`: acquisitions (with their cloud cover), skipped
+// acquisitions, and whether the search is complete (with its warnings).
+nlohmann::json search_json(const SearchResult& result);
 
 // The largest eo:cloud_cover (percent) of an acquisition's selected items, when any is known:
 // the cloudiest tile used, so the figure never understates the clouds.

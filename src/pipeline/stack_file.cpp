@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <gdal.h>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 
 namespace s2prep::pipeline {
 

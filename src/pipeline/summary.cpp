@@ -4,7 +4,7 @@
 
 namespace s2prep::pipeline {
 
-std::string summary_table(const RunReport& report) {
+std::string summary_table(const RunResult& report) {
   std::string out =
       fmt::format("{:<11} {:<14} {:>8} {:>7} {:>7} {:>7} {:>8} {:>7}  {}\n", "DATE", "TILES",
                   "COVERAGE", "VALID", "CLOUD", "SHADOW", "PRODUCT", "MASKED", "MODELS");
@@ -20,8 +20,8 @@ std::string summary_table(const RunReport& report) {
         o.resumed ? " (resumed)" : "");
   }
   for (const auto& s : report.skipped) {
-    out += fmt::format("{:<11} skipped: {}\n", s.value("datetime", std::string()).substr(0, 10),
-                       s.value("reason", std::string()));
+    out += fmt::format("{:<11} skipped: {}{}\n", s.datetime.substr(0, 10),
+                       s.feature.empty() ? "" : "feature " + s.feature + ": ", s.reason);
   }
   // How the models were chosen, when that deserves a word (auto fell back to the built-in
   // detector, a file's checksum differs from the reference's).

@@ -3,10 +3,10 @@
 
 #include <string>
 
-#include "pipeline/run.hpp"
+#include <s2prep/results.hpp>
 
 namespace s2prep::pipeline {
 
-std::string summary_table(const RunReport& report);
+std::string summary_table(const RunResult& report);
 
 }  // namespace s2prep::pipeline

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "geo/geometry.hpp"
 #include "geo/solar_position.hpp"
 #include "stac/granule_metadata.hpp"

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/grid.hpp"
+#include <s2prep/grid.hpp>
 #include "core/time.hpp"
 #include "ingest/acquisition_reader.hpp"
 #include "mask/builtin_detector.hpp"

@@ -10,7 +10,7 @@
 #include <numeric>
 #include <tuple>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "geo/footprint.hpp"
 
 namespace s2prep::select {

@@ -7,7 +7,7 @@
 #include <set>
 #include <utility>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "core/json_limits.hpp"
 #include "stac/search_page.hpp"
 
@@ -69,10 +69,11 @@ bool in_time_order(const std::vector<Seen>& s, int direction) {
 
 class SearchRun {
  public:
-  SearchRun(const std::string& root_url, net::HttpClient& http, int max_pages,
-            const SearchRequest& request)
+  SearchRun(const std::string& root_url, net::HttpClient& http, const net::Headers& secret_headers,
+            int max_pages, const SearchRequest& request)
       : url_(root_url + "/search"),
         http_(http),
+        secret_headers_(secret_headers),
         max_pages_(max_pages),
         request_(request),
         base_(request.to_json()) {}
@@ -88,9 +89,20 @@ class SearchRun {
     result_.warnings.push_back(std::move(warning));
   }
   std::string safe_url() const { return net::redact_url(url_); }
+  net::HttpResponse fetch(const Page& page) {
+    // A `next` link may point anywhere: the catalogue's credentials stay on its own origin.
+    net::HttpRequest request{page.method, page.url, {}, {}, {}};
+    if (net::same_origin(page.url, url_)) request.secret_headers = secret_headers_;
+    if (page.method == "POST") {
+      request.body = page.body.dump();
+      request.headers.emplace_back("Content-Type", "application/json");
+    }
+    return http_.send(request);
+  }
 
   std::string url_;
   net::HttpClient& http_;
+  const net::Headers& secret_headers_;
   int max_pages_;
   const SearchRequest& request_;
   json base_;  // the first request's body (without sortby once the service rejected it)
@@ -113,8 +125,7 @@ Chain SearchRun::follow(Page page) {
           safe_url(), max_pages_, result_.items.size()));
       return chain;
     }
-    net::HttpResponse response =
-        page.method == "POST" ? http_.post_json(page.url, page.body) : http_.get(page.url);
+    net::HttpResponse response = fetch(page);
     ++pages_;
     // A service without the sortby extension may reject it: search again in its own order.
     if (pages_ == 1 && (response.status == 400 || response.status == 422) &&
@@ -124,7 +135,7 @@ Chain SearchRun::follow(Page page) {
       page.body.erase("sortby");
       base_.erase("sortby");
       seen_pages_.insert(page.key());
-      response = http_.post_json(page.url, page.body);
+      response = fetch(page);
       ++pages_;
     }
     net::require_success(response, page.url, "The STAC search",
@@ -290,13 +301,13 @@ json SearchRequest::to_json() const {
   return body;
 }
 
-StacClient::StacClient(std::string root_url, net::HttpClient& http)
-    : root_url_(std::move(root_url)), http_(http) {
+StacClient::StacClient(std::string root_url, net::HttpClient& http, net::Headers secret_headers)
+    : root_url_(std::move(root_url)), http_(http), secret_headers_(std::move(secret_headers)) {
   while (!root_url_.empty() && root_url_.back() == '/') root_url_.pop_back();
 }
 
 SearchResult StacClient::search(const SearchRequest& request) {
-  SearchRun run(root_url_, http_, max_pages_, request);
+  SearchRun run(root_url_, http_, secret_headers_, max_pages_, request);
   SearchResult result = run.run();
   last_page_count_ = run.pages();
   return result;

@@ -44,7 +44,8 @@ struct SearchResult {
 class StacClient {
  public:
   // root_url: the STAC API root (".../api/stac/v1"); search goes to <root>/search.
-  StacClient(std::string root_url, net::HttpClient& http);
+  // secret_headers (e.g. Authorization for a private catalogue) go to the root's origin only.
+  StacClient(std::string root_url, net::HttpClient& http, net::Headers secret_headers = {});
 
   // Runs the search. It follows `next` links: a POST link's `body` is merged key by key into the
   // previous body (Planetary Computer sends the full body, Earth Search only the token; merging
@@ -72,6 +73,7 @@ class StacClient {
  private:
   std::string root_url_;
   net::HttpClient& http_;
+  net::Headers secret_headers_;
   int max_pages_ = 1000;
   int last_page_count_ = 0;
 };

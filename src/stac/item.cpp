@@ -8,7 +8,7 @@
 #include <cmath>
 #include <limits>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "core/json_limits.hpp"
 
 namespace s2prep::stac {

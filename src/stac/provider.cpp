@@ -4,8 +4,8 @@
 
 #include <cmath>
 
+#include <s2prep/errors.hpp>
 #include "core/bands.hpp"
-#include "core/errors.hpp"
 
 namespace s2prep::stac {
 namespace {

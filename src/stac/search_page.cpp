@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "net/http_client.hpp"
 
 namespace s2prep::stac {

@@ -7,7 +7,7 @@
 #include <cctype>
 #include <stdexcept>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "core/json_limits.hpp"
 #include "core/time.hpp"
 

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "coverage_oracle.hpp"
 
 namespace s2prep::geo {

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <thread>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 
 namespace s2prep::geo {
 namespace {

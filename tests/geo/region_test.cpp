@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 
 namespace s2prep::geo {
 namespace {

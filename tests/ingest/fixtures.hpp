@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <s2prep/grid.hpp>
 #include "core/bands.hpp"
-#include "core/grid.hpp"
 #include "stac/item.hpp"
 
 namespace s2prep::ingest::test {

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "fixtures.hpp"
 
 using namespace s2prep;

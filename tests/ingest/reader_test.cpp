@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "fixtures.hpp"
 #include "ingest/gdal_env.hpp"
 #include "ingest/grid.hpp"

@@ -5,7 +5,7 @@
 
 #include <random>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "fixtures.hpp"
 #include "ingest/acquisition_reader.hpp"
 #include "ingest/gdal_env.hpp"

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "mask/builtin_detector.hpp"
 
 namespace s2prep::mask {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "mask/model_registry.hpp"
 #include "mask/model_resolution.hpp"
 #include "mask/opencv_engine.hpp"

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "mask/model_loading.hpp"
 #include "mask/onednn_engine.hpp"
 #include "mask/opencv_engine.hpp"
@@ -215,22 +215,22 @@ namespace {
 
 TEST(ModelLoading, AutoPicksOneDnnWhereItRunsTheGraphAndOpenCvElsewhere) {
   const ModelWithEngine zoo =
-      load_model(model_path("cloud_zoo.onnx"), ModelKind::cloud, EngineChoice::automatic);
+      load_model(model_path("cloud_zoo.onnx"), ModelKind::cloud, Engine::automatic);
   EXPECT_EQ(zoo.engine, "onednn");
   EXPECT_TRUE(zoo.fallback_reason.empty());
   const ModelWithEngine abs =
-      load_model(model_path("cloud_abs.onnx"), ModelKind::cloud, EngineChoice::automatic);
+      load_model(model_path("cloud_abs.onnx"), ModelKind::cloud, Engine::automatic);
   EXPECT_EQ(abs.engine, "opencv");
   EXPECT_NE(abs.fallback_reason.find("operator Abs"), std::string::npos) << abs.fallback_reason;
-  EXPECT_EQ(load_model(model_path("cloud_zoo.onnx"), ModelKind::cloud, EngineChoice::opencv).engine,
+  EXPECT_EQ(load_model(model_path("cloud_zoo.onnx"), ModelKind::cloud, Engine::opencv).engine,
             "opencv");
-  EXPECT_THROW(load_model(model_path("cloud_abs.onnx"), ModelKind::cloud, EngineChoice::onednn),
+  EXPECT_THROW(load_model(model_path("cloud_abs.onnx"), ModelKind::cloud, Engine::onednn),
                UnsupportedModelError);
 }
 
 TEST(ModelLoading, AutoReportsFileErrorsLikeTheOpenCvLoader) {
   try {
-    load_model(model_path("bad_lfs_pointer.onnx"), ModelKind::cloud, EngineChoice::automatic);
+    load_model(model_path("bad_lfs_pointer.onnx"), ModelKind::cloud, Engine::automatic);
     ADD_FAILURE() << "no error";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("git lfs pull"), std::string::npos) << e.what();
@@ -238,12 +238,12 @@ TEST(ModelLoading, AutoReportsFileErrorsLikeTheOpenCvLoader) {
 }
 
 TEST(ModelLoading, EngineNames) {
-  EXPECT_EQ(parse_engine_choice("auto"), EngineChoice::automatic);
-  EXPECT_EQ(parse_engine_choice("onednn"), EngineChoice::onednn);
-  EXPECT_EQ(parse_engine_choice("opencv"), EngineChoice::opencv);
-  EXPECT_EQ(to_string(EngineChoice::onednn), "onednn");
+  EXPECT_EQ(parse_engine("auto"), Engine::automatic);
+  EXPECT_EQ(parse_engine("onednn"), Engine::onednn);
+  EXPECT_EQ(parse_engine("opencv"), Engine::opencv);
+  EXPECT_EQ(to_string(Engine::onednn), "onednn");
   try {
-    parse_engine_choice("cuda");
+    parse_engine("cuda");
     ADD_FAILURE() << "no error";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("'cuda'"), std::string::npos) << e.what();

@@ -7,7 +7,7 @@
 #include <memory>
 #include <vector>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "mask/opencv_engine.hpp"
 #include "test_support.hpp"
 

@@ -12,7 +12,7 @@
 #include <mutex>
 #include <thread>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "test_server.hpp"
 
 namespace s2prep::net {

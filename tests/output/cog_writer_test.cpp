@@ -8,7 +8,7 @@
 #include <fstream>
 #include <memory>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 
 namespace fs = std::filesystem;
 using namespace s2prep;

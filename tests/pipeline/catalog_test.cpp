@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <fstream>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "temp_dir.hpp"
 
 namespace s2prep::pipeline {

@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "pipeline/catalog.hpp"
 #include "pipeline/memory_budget.hpp"
 #include "temp_dir.hpp"

@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "temp_dir.hpp"
 
 namespace s2prep::pipeline {
@@ -101,13 +101,13 @@ TEST(Params, ValidateNamesTheParameter) {
 TEST(Params, JsonNeverShowsTheKey) {
   WorkflowParams p;
   p.pc_key = "secret-key-123";
-  const std::string text = p.to_json().dump();
+  const std::string text = params_to_json(p).dump();
   EXPECT_EQ(text.find("secret-key-123"), std::string::npos);
-  EXPECT_EQ(p.to_json()["min_tile_cover"], 0.99);
-  EXPECT_TRUE(p.to_json()["max_tiles_per_time"].is_null());
+  EXPECT_EQ(params_to_json(p)["min_tile_cover"], 0.99);
+  EXPECT_TRUE(params_to_json(p)["max_tiles_per_time"].is_null());
   for (const char* key : {"min_tile_cover", "max_tiles_per_time", "cloud_thr", "shadow_thr",
                           "in_memory", "cloud_model", "shadow_model", "pc_key", "dl_timeout"}) {
-    EXPECT_TRUE(p.to_json().contains(key)) << key;
+    EXPECT_TRUE(params_to_json(p).contains(key)) << key;
   }
 }
 

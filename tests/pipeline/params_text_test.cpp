@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "pipeline/params.hpp"
 
 namespace s2prep::pipeline {
@@ -48,7 +48,7 @@ TEST(ParamsText, ModelNamesMustBeUtf8) {
   EXPECT_NE(msg.find("UTF-8"), std::string::npos) << msg;
   p.cloud_model = "mod\xc3\xa8le.onnx";
   EXPECT_NO_THROW(p.validate());
-  EXPECT_NE(p.to_json().dump().find("mod\xc3\xa8le.onnx"), std::string::npos);
+  EXPECT_NE(params_to_json(p).dump().find("mod\xc3\xa8le.onnx"), std::string::npos);
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "temp_dir.hpp"
 
 namespace s2prep::pipeline {

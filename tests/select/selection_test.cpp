@@ -8,8 +8,8 @@
 #include <cmath>
 #include <random>
 
+#include <s2prep/errors.hpp>
 #include "../geo/coverage_oracle.hpp"
-#include "core/errors.hpp"
 
 namespace s2prep::select {
 namespace {

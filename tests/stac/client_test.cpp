@@ -11,7 +11,7 @@
 #include <set>
 #include <thread>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "scripted_server.hpp"
 #include "test_server.hpp"
 

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <limits>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "shared_fixtures.hpp"
 
 namespace s2prep::stac {

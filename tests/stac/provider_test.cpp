@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "shared_fixtures.hpp"
 
 namespace s2prep::stac {

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <thread>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "scripted_server.hpp"
 #include "test_server.hpp"
 

@@ -1,8 +1,8 @@
 #pragma once
 // The few exception types s2prep throws. Each carries one user-facing sentence that names the
-// input at fault and what to do, and maps to one exit status of the command-line contract
-// (the command-line contract): 2 bad arguments or input, 3 nothing found or nothing can cover the
-// region, 1 any other failure.
+// input at fault and what to do, and maps to one exit status of the command line: 2 bad arguments
+// or input, 3 nothing found or nothing can cover the region, 130 cancelled, 1 any other failure.
+// Every error derives from s2prep::Error (itself a std::runtime_error).
 
 #include <stdexcept>
 #include <string>
@@ -47,6 +47,14 @@ class RemoteError : public Error {
 class DataError : public Error {
  public:
   using Error::Error;
+};
+
+// The caller asked the work to stop (ProcessingOptions::stop). Outputs finished before the
+// request stay complete; the one in progress leaves nothing behind that looks complete.
+class Cancelled : public Error {
+ public:
+  using Error::Error;
+  int exit_code() const noexcept override { return 130; }
 };
 
 }  // namespace s2prep

@@ -42,6 +42,9 @@ struct Grid {
   Window window_of(const Grid& inner) const;
   // "EPSG:32633"
   std::string crs() const { return "EPSG:" + std::to_string(epsg); }
+  // The CRS as OGC WKT (2018 flavour, as GDAL writes it into GeoTIFFs); throws InputError for an
+  // EPSG code PROJ does not know.
+  std::string crs_wkt() const;
 
   friend bool operator==(const Grid&, const Grid&) = default;
 };

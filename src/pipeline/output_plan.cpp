@@ -1,0 +1,110 @@
+#include "pipeline/output_plan.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include <s2prep/errors.hpp>
+#include <s2prep/s2prep.hpp>
+
+#include "ingest/grid.hpp"
+#include "pipeline/memory_budget.hpp"
+#include "pipeline/session.hpp"
+
+namespace s2prep::pipeline {
+
+std::vector<OutputUnit> plan_outputs(const SearchOutcome& outcome, const ProcessingOptions& options,
+                                     const ingest::HrefSigner& sign) {
+  std::vector<OutputUnit> units;
+  if (options.layout == Layout::grid) {
+    const Grid grid = ingest::layout_grid(outcome.region);
+    spdlog::info("Output grid: {} x {} pixels of 10 m in {}", grid.width, grid.height, grid.crs());
+    for (const auto& acq : outcome.selection.acquisitions) {
+      OutputUnit u;
+      u.acquisition = &acq;
+      u.items = acq.items;
+      u.tiles = acq.tiles;
+      u.grid = grid;
+      u.name = "S2_" + format_compact(acq.datetime);
+      units.push_back(std::move(u));
+    }
+  } else {
+    for (const auto& acq : outcome.selection.acquisitions) {
+      for (const auto& item : acq.items) {
+        OutputUnit u;
+        u.acquisition = &acq;
+        u.items = {item};
+        u.tiles = {item.mgrs_tile};
+        const std::string key = ingest::default_asset_key(item, "B02");
+        const auto asset = item.assets.find(key);
+        if (asset == item.assets.end()) {
+          throw DataError(
+              fmt::format("Item {} has no {} asset to take the tile grid from.", item.id, key));
+        }
+        // The catalogue is remote: its hrefs never name the machine's own files.
+        ingest::require_remote_href(item.id, key, asset->second.href);
+        const Grid tile = ingest::item_tile_grid(item, sign);
+        u.grid = options.full_tile ? tile : ingest::crop_to_region(tile, outcome.region, item.id);
+        u.name = fmt::format("S2_{}_T{}", format_compact(acq.datetime),
+                             item.mgrs_tile.empty() ? item.id : item.mgrs_tile);
+        units.push_back(std::move(u));
+      }
+    }
+  }
+  for (const auto& unit : units) {
+    check_memory(unit.grid, ingest::context_grid(unit.grid, options.context_margin),
+                 static_cast<int>(unit.items.size()), options.memory_limit_bytes);
+  }
+  return units;
+}
+
+int acquisitions_in_flight(const std::vector<OutputUnit>& units, int asked) {
+  int in_flight = std::max(1, asked);
+  std::int64_t largest = 0;
+  for (const auto& u : units) largest = std::max(largest, u.grid.pixel_count());
+  constexpr std::int64_t kOverlapLimitPixels = 4000LL * 4000LL;
+  if (in_flight > 1 && largest > kOverlapLimitPixels) {
+    spdlog::info("Grids of {} x 10 m pixels: processing one acquisition at a time to bound memory",
+                 largest);
+    in_flight = 1;
+  }
+  return in_flight;
+}
+
+std::uint64_t unit_memory_bytes(const OutputUnit& unit, int context_margin) {
+  return estimated_unit_bytes(ingest::context_grid(unit.grid, context_margin).pixel_count(),
+                              unit.grid.pixel_count(), static_cast<int>(unit.items.size()));
+}
+
+}  // namespace s2prep::pipeline
+
+namespace s2prep {
+
+Plan plan(const ProcessingOptions& options) {
+  initialize();
+  options.validate();
+  ProcessingOptions resolved = options;
+  resolved.request = pipeline::with_environment_defaults(options.request);
+  net::HttpClient http(pipeline::http_options(resolved.request));
+  const auto outcome = pipeline::search(resolved.request, http);
+  pipeline::require_complete(outcome, options.allow_incomplete);
+  const pipeline::AssetSigner signer(http, resolved.request);
+  ingest::ThreadConfigScope gdal_limits;
+  pipeline::set_gdal_request_limits(gdal_limits, resolved.request.params.dl_timeout);
+  Plan plan;
+  plan.search = pipeline::search_result(outcome);
+  for (const auto& unit : pipeline::plan_outputs(outcome, resolved, signer.signer())) {
+    PlannedOutput output;
+    output.name = unit.name;
+    output.datetime = format_time(unit.acquisition->datetime);
+    for (const auto& item : unit.items) output.item_ids.push_back(item.id);
+    output.tiles = unit.tiles;
+    output.grid = unit.grid;
+    output.memory_bytes = pipeline::unit_memory_bytes(unit, options.context_margin);
+    plan.outputs.push_back(std::move(output));
+  }
+  return plan;
+}
+
+}  // namespace s2prep
