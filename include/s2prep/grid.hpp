@@ -36,8 +36,6 @@ struct Grid {
 
   // The grid of a window of this grid.
   Grid sub_grid(const Window& w) const;
-  // This grid grown by `margin` pixels on every side.
-  Grid expanded(int margin) const;
   // Where `inner` (same CRS and resolution, aligned) sits inside this grid.
   Window window_of(const Grid& inner) const;
   // "EPSG:32633"

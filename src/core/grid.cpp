@@ -17,10 +17,6 @@ Grid Grid::sub_grid(const Window& w) const {
   return g;
 }
 
-Grid Grid::expanded(int margin) const {
-  return sub_grid(Window{-margin, -margin, width + 2 * margin, height + 2 * margin});
-}
-
 Window Grid::window_of(const Grid& inner) const {
   const double col = (inner.transform[0] - transform[0]) / transform[1];
   const double row = (inner.transform[3] - transform[3]) / transform[5];

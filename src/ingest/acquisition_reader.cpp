@@ -45,8 +45,6 @@ void require_remote_href(const std::string& item_id, const std::string& asset_ke
                   "catalogue is broken or hostile, so use another --stac-url.");
 }
 
-bool needs_harmonization(const stac::Item& item) { return stac::radiometry(item).harmonize(); }
-
 void harmonize(std::uint16_t* data, std::size_t count, int dn_offset) {
   for (std::size_t i = 0; i < count; ++i) {
     if (data[i] != 0)

@@ -83,9 +83,6 @@ void require_remote_href(const std::string& item_id, const std::string& asset_ke
 AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const Grid& grid,
                                    const AcquisitionReadOptions& options = {});
 
-// True when this item's digital numbers carry an offset (baseline >= 04.00, or a declared
-// raster:bands offset), following stac::radiometry.
-bool needs_harmonization(const stac::Item& item);
 // DN = max(DN - dn_offset, 1) for DN != 0 (clamped to 65535); 0 (nodata) stays 0.
 void harmonize(std::uint16_t* data, std::size_t count, int dn_offset = 1000);
 // Fills the nodata (0) pixels of `mosaic` from `next` (same grid): first valid pixel wins.

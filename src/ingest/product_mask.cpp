@@ -31,14 +31,4 @@ ByteRaster product_mask_from_scl(const ByteRaster& scl) {
   return out;
 }
 
-ByteRaster mask_from_product_mask(const ByteRaster& pm) {
-  ByteRaster out(pm.grid, 1, 0);
-  std::transform(pm.data.begin(), pm.data.begin() + static_cast<std::ptrdiff_t>(pm.band_size()),
-                 out.data.begin(), [](std::uint8_t c) -> std::uint8_t {
-                   if (c == product_mask::kNoData) return mask_value::kNoData;
-                   return c == product_mask::kClear ? mask_value::kClear : mask_value::kMasked;
-                 });
-  return out;
-}
-
 }  // namespace s2prep::ingest

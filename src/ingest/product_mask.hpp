@@ -16,8 +16,4 @@ std::uint8_t product_mask_class(std::uint8_t scl_value);
 // The product mask of an SCL raster (same grid, 1 band).
 ByteRaster product_mask_from_scl(const ByteRaster& scl);
 
-// The final mask from a product mask alone: 1 where it flags anything (1-4), 0 where clear,
-// 255 where no data.
-ByteRaster mask_from_product_mask(const ByteRaster& product_mask);
-
 }  // namespace s2prep::ingest

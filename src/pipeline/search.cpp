@@ -78,8 +78,11 @@ SearchOutcome search_all(const Request& request, net::HttpClient& http) {
   SearchOutcome outcome{.region = std::move(region),
                         .range = range,
                         .items_found = found.items.size(),
+                        .items = {},
+                        .selection = {},
                         .complete = found.complete,
-                        .warnings = std::move(found.warnings)};
+                        .warnings = std::move(found.warnings),
+                        .nothing_found = {}};
   if (found.items.empty()) {
     outcome.nothing_found = fmt::format(
         "No {} items intersect the region between {} and {}{}; widen the time range{} or check "

@@ -23,24 +23,6 @@ std::optional<std::string> common_name_key(std::string_view band) {
 
 }  // namespace
 
-std::string_view provider_name(Provider provider) {
-  switch (provider) {
-    case Provider::kPlanetaryComputer:
-      return "Planetary Computer";
-    case Provider::kEarthSearch:
-      return "Earth Search";
-    case Provider::kUnknown:
-      break;
-  }
-  return "unknown provider";
-}
-
-Provider detect_provider(const Item& item) {
-  if (item.assets.count("B04") || item.assets.count("SCL")) return Provider::kPlanetaryComputer;
-  if (item.assets.count("red") || item.assets.count("scl")) return Provider::kEarthSearch;
-  return Provider::kUnknown;
-}
-
 std::optional<std::string> band_asset_key(const Item& item, std::string_view band) {
   if (band != "SCL" && band_index(band) < 0) return std::nullopt;
   const std::string exact(band);

@@ -26,14 +26,6 @@
 
 namespace s2prep::stac {
 
-enum class Provider { kPlanetaryComputer, kEarthSearch, kUnknown };
-
-std::string_view provider_name(Provider provider);
-
-// Detected from the asset keys present: "B04"/"SCL" -> Planetary Computer, "red"/"scl" ->
-// Earth Search.
-Provider detect_provider(const Item& item);
-
 // The asset key of a band ("B01".."B12", "B8A", "SCL") in this item, or nullopt when the item
 // has no such asset.
 std::optional<std::string> band_asset_key(const Item& item, std::string_view band);
