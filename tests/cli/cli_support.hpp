@@ -160,6 +160,7 @@ class Background {
     return exit_code_;
   }
   // Polls `condition` until it holds (true) or the process ends or the deadline passes (false).
+  // The deadline only stops a hang: callers give many times what the condition takes.
   bool wait_for(const std::function<bool()>& condition, std::chrono::seconds deadline) {
     const auto end = std::chrono::steady_clock::now() + deadline;
     while (std::chrono::steady_clock::now() < end) {

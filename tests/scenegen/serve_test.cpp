@@ -68,6 +68,8 @@ class Child {
   bool exited_ = false;
 };
 
+// `limit`, here and in terminate(), only stops a hang: the server starts and stops in well under
+// a second.
 std::string wait_for_file(const fs::path& p, std::chrono::seconds limit) {
   const auto end = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < end) {
