@@ -338,6 +338,35 @@ TEST(StacSearchPaging, SortRejectedSearchesUnsorted) {
   EXPECT_FALSE(json::parse(bodies[1]).contains("sortby"));
 }
 
+TEST(StacSearchPaging, CatalogueCredentialsStayOnTheCataloguesOrigin) {
+  // The catalogue's `next` link points at another origin (another port): the Authorization
+  // header given for the catalogue goes with the first page only.
+  TestServer elsewhere;
+  elsewhere.add_item(make_item(1));
+  ScriptedServer catalogue([&](const std::string&, const std::string&, const std::string&) {
+    json page = {{"type", "FeatureCollection"},
+                 {"features", {make_item(0)}},
+                 {"links",
+                  {{{"rel", "next"},
+                    {"href", elsewhere.stac_url() + "/search"},
+                    {"method", "POST"},
+                    {"body", basic_request(10).to_json()}}}}};
+    return ScriptedServer::Answer{200, page.dump()};
+  });
+  net::HttpClient http(fast_options());
+  StacClient client(catalogue.url(), http, {{"Authorization", "Bearer secret-catalogue-token"}});
+  const auto result = client.search(basic_request(10));
+  EXPECT_EQ(result.items.size(), 2u);
+  ASSERT_FALSE(catalogue.authorizations().empty());
+  EXPECT_EQ(catalogue.authorizations().front(), "Bearer secret-catalogue-token");
+  ASSERT_FALSE(elsewhere.requests().empty());
+  for (const auto& request : elsewhere.requests()) {
+    for (const auto& [name, value] : request.headers) {
+      EXPECT_EQ(value.find("secret-catalogue-token"), std::string::npos) << name;
+    }
+  }
+}
+
 TEST(StacSearchPaging, BurstOf429DuringPagingRecovers) {
   TestServer server;
   for (int i = 0; i < 25; ++i) server.add_item(make_item(i));

@@ -28,6 +28,7 @@ class ScriptedServer {
       {
         std::lock_guard lock(mutex_);
         bodies_.push_back(req.body);
+        authorizations_.push_back(req.get_header_value("Authorization"));
         answer = handler_(req.method, req.target, req.body);
       }
       res.status = answer.status;
@@ -48,6 +49,11 @@ class ScriptedServer {
     std::lock_guard lock(mutex_);
     return bodies_;
   }
+  // The Authorization header of each request ("" when absent).
+  std::vector<std::string> authorizations() const {
+    std::lock_guard lock(mutex_);
+    return authorizations_;
+  }
 
  private:
   Handler handler_;
@@ -56,6 +62,7 @@ class ScriptedServer {
   std::thread thread_;
   mutable std::mutex mutex_;
   std::vector<std::string> bodies_;
+  std::vector<std::string> authorizations_;
 };
 
 }  // namespace s2prep::stac
