@@ -9,7 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -103,12 +103,16 @@ inline std::string read_file(const fs::path& p) {
 
 // A program started in the background with stdout and stderr in `log`, stopped (SIGTERM, then
 // SIGKILL after a grace period) and reaped when the object goes away. Only this process is
-// signalled, by its id.
+// signalled, by its id. Should the test process itself be killed (a ctest timeout), the kernel
+// sends the daemon SIGTERM (PR_SET_PDEATHSIG), so no daemon outlives its test; posix_spawn cannot
+// ask for that, hence fork and exec.
 class Daemon {
  public:
   Daemon(std::vector<std::string> argv, fs::path log,
          const std::map<std::string, std::string>& extra_env = {})
       : name_(fs::path(argv.at(0)).filename()), log_(std::move(log)) {
+    // Everything the child needs is prepared before fork: the test may have threads (the test
+    // server), so the child only makes async-signal-safe calls before exec.
     std::vector<std::string> env_strings;
     for (char** e = environ; *e != nullptr; ++e) {
       const std::string entry(*e);
@@ -120,15 +124,23 @@ class Daemon {
     envp.push_back(nullptr);
     for (auto& s : argv) argp.push_back(s.data());
     argp.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    const int rc = posix_spawn(&pid_, argp[0], &actions, nullptr, argp.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+    const int out = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    const int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (out < 0 || in < 0) throw std::runtime_error("cannot open " + log_.string());
+    const pid_t parent = ::getpid();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != parent) ::_exit(127);  // the test died before prctl took effect
+      ::dup2(in, STDIN_FILENO);
+      ::dup2(out, STDOUT_FILENO);
+      ::dup2(out, STDERR_FILENO);
+      ::execve(argp[0], argp.data(), envp.data());
+      ::_exit(127);
+    }
+    ::close(out);
+    ::close(in);
+    if (pid_ < 0) throw std::runtime_error("cannot start " + argv[0]);
   }
   ~Daemon() { stop(); }
   Daemon(const Daemon&) = delete;
@@ -254,10 +266,15 @@ class SlurmCluster {
     return extra;
   }
 
-  // Runs a Slurm client command (found on PATH) against this cluster.
+  // Runs a Slurm client command (found on PATH) against this cluster. A client waiting for a
+  // job (sbatch --wait) would otherwise outlive a killed test, polling a controller that is gone:
+  // util-linux's setpriv has the kernel end it with its parent.
   RunResult command(std::vector<std::string> argv, std::map<std::string, std::string> extra = {},
                     std::chrono::seconds timeout = 60s) const {
     if (auto full = find_program(argv.at(0))) argv[0] = full->string();
+    if (auto setpriv = find_program("setpriv")) {
+      argv.insert(argv.begin(), {setpriv->string(), "--pdeathsig", "TERM"});
+    }
     return s2prep::testing::run_process(argv, env(std::move(extra)), timeout);
   }
 

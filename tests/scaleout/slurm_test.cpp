@@ -12,6 +12,9 @@ namespace {
 
 using namespace s2prep::clitest;
 
+// The request: the demo region (two tiles) over every date of the scene.
+const std::array<std::string, 2> kDates{"2021-01-01", "2023-12-31"};
+
 const fs::path kArrayScript = fs::path(S2PREP_SOURCE_DIR) / "examples/slurm/s2prep-array.sbatch";
 
 // Why the suite cannot run here, or "" when it can.
@@ -36,7 +39,11 @@ class Slurm : public ::testing::Test {
       start_error_ = e.what();
     }
   }
-  static void TearDownTestSuite() { cluster_.reset(); }
+  static void TearDownTestSuite() {
+    cluster_.reset();
+    single_.reset();
+    served_.reset();
+  }
   void SetUp() override {
     if (const auto reason = skip_reason(); !reason.empty()) GTEST_SKIP() << reason;
     ASSERT_TRUE(cluster_) << start_error_;
@@ -59,11 +66,37 @@ class Slurm : public ::testing::Test {
     return out;
   }
 
+  // The scene's server and a single-process run of the request, made by the first test that
+  // needs them.
+  static const fs::path& single_run() {
+    if (!single_) {
+      served_ = std::make_unique<ServedScene>();
+      single_ = std::make_unique<TempDir>("s2prep-slurm-single");
+      const auto r = served_->run(demo_region(), kDates, single_->path());
+      if (r.exit_code != 0)
+        throw std::runtime_error("the single-process run failed: " + describe(r));
+    }
+    return single_->path();
+  }
+
+  // `s2prep plan` of the request into `dir`; the number of units it printed.
+  static int plan(const fs::path& dir) {
+    auto args = served_->args(demo_region(), kDates, dir);
+    args.at(0) = "plan";
+    const auto r = s2prep(args);
+    if (r.exit_code != 0) throw std::runtime_error("s2prep plan failed: " + describe(r));
+    return std::stoi(r.out);
+  }
+
   static std::unique_ptr<SlurmCluster> cluster_;
   static std::string start_error_;
+  static std::unique_ptr<ServedScene> served_;
+  static std::unique_ptr<TempDir> single_;
 };
 std::unique_ptr<SlurmCluster> Slurm::cluster_;
 std::string Slurm::start_error_;
+std::unique_ptr<ServedScene> Slurm::served_;
+std::unique_ptr<TempDir> Slurm::single_;
 
 // What s2prep's shard selection relies on: every task of an array sees its own index, the
 // array's lowest index and its task count, and the submitter's environment.
@@ -83,6 +116,65 @@ TEST_F(Slurm, ArrayTasksSeeTheirIndexCountAndTheSubmittersEnvironment) {
     EXPECT_EQ(read_text(work / "seen" / ("task-" + std::to_string(i))),
               std::to_string(i) + " 2 4 from-the-test\n");
   }
+}
+
+// The three steps of examples/slurm/s2prep-array.sbatch: plan, an array of four shards, collect;
+// the folder then holds exactly the files of a single-process run of the same request.
+TEST_F(Slurm, ArrayOfPlanShardsEqualsOneProcessRun) {
+  const fs::path& single = single_run();
+  TempDir out("s2prep-slurm-out"), logs("s2prep-slurm-logs");
+  const int units = plan(out.path());
+  // More units than tasks, so some task runs several.
+  ASSERT_GT(units, 4);
+
+  const auto array = submit(kArrayScript, "0-3", logs.path(), {{"S2PREP_BIN", kBin}},
+                            {(out / "plan.json").string()});
+  ASSERT_EQ(array.exit_code, 0) << describe(array) << task_logs(logs.path());
+  const auto collected = s2prep({"collect", "--out", out.path().string()});
+  ASSERT_EQ(collected.exit_code, 0) << describe(collected) << task_logs(logs.path());
+
+  EXPECT_EQ(differing_files(single, out.path(), {"run.json", "folder.json", "plan.json"}),
+            std::vector<std::string>{});
+  EXPECT_EQ(output_items(out.path()).size(), std::size_t(units));
+  for (const auto& f : list_files(out.path())) EXPECT_FALSE(contains(f, ".tmp-")) << f;
+}
+
+// A unit whose source cannot be read fails its task, the array (sbatch --wait exits 1) and
+// collect, which names it; submitting the array again makes only what is missing and the folder
+// ends as a single-process run's.
+TEST_F(Slurm, FailedUnitFailsTheArrayUntilItsShardIsRunAgain) {
+  const fs::path& single = single_run();
+  TempDir out("s2prep-slurm-out"), logs("s2prep-slurm-logs"), again_logs("s2prep-slurm-logs");
+  plan(out.path());
+  // Every read of one band file of one acquisition fails for good.
+  const auto broken_items = items_on(shared_scene(), "2023-09-01");
+  ASSERT_FALSE(broken_items.empty());
+  const std::string broken = "S2_20230901T101031";
+  served_->server.inject(
+      "/blob/" + broken_items[0]->item["assets"]["B11"]["href"].get<std::string>(),
+      Fault::http_status(404, std::nullopt, 1000000));
+  const auto array = submit(kArrayScript, "0-3", logs.path(), {{"S2PREP_BIN", kBin}},
+                            {(out / "plan.json").string()});
+  served_->server.clear_faults();
+  EXPECT_EQ(array.exit_code, 1) << describe(array) << task_logs(logs.path());
+
+  const auto incomplete = s2prep({"collect", "--out", out.path().string()});
+  EXPECT_EQ(incomplete.exit_code, 1) << describe(incomplete);
+  EXPECT_TRUE(contains(incomplete.err, broken)) << incomplete.err;
+  for (const auto& item : output_items(out.path())) EXPECT_NE(item.at("id"), broken);
+  const auto kept = output_items(out.path());
+  ASSERT_FALSE(kept.empty());
+  const auto kept_written = fs::last_write_time(asset_path(out.path(), kept[0], "raster"));
+
+  const auto again = submit(kArrayScript, "0-3", again_logs.path(), {{"S2PREP_BIN", kBin}},
+                            {(out / "plan.json").string()});
+  ASSERT_EQ(again.exit_code, 0) << describe(again) << task_logs(again_logs.path());
+  const auto collected = s2prep({"collect", "--out", out.path().string()});
+  ASSERT_EQ(collected.exit_code, 0) << describe(collected);
+  EXPECT_EQ(differing_files(single, out.path(), {"run.json", "folder.json", "plan.json"}),
+            std::vector<std::string>{});
+  // Complete units were kept, not made again.
+  EXPECT_EQ(fs::last_write_time(asset_path(out.path(), kept[0], "raster")), kept_written);
 }
 
 }  // namespace
