@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "scenegen/scenegen.hpp"
 #include "test_server.hpp"
 

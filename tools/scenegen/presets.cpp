@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "scenegen/detail.hpp"
 #include "scenegen/scenegen.hpp"
 

@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "core/bands.hpp"
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "scenegen/detail.hpp"
 #include "scenegen/scenegen.hpp"
 

@@ -18,7 +18,7 @@
 #include <system_error>
 
 #include "core/bands.hpp"
-#include "core/errors.hpp"
+#include <s2prep/errors.hpp>
 #include "core/time.hpp"
 #include "scenegen/detail.hpp"
 #include "scenegen/scenegen.hpp"
