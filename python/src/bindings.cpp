@@ -8,6 +8,9 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <spdlog/details/null_mutex.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <exception>
@@ -70,6 +73,47 @@ void translate_exception(std::exception_ptr p) {
   }
   // Anything else is pybind11's to translate (error_already_set, bad_alloc, ...).
 }
+
+// ---------------------------------------------------------------------------------------------
+// The library logs through spdlog's default logger, which the command line points at the
+// terminal; the module hands the lines to Python's logging (logger "s2prep"), where applications
+// show, redirect or silence them as they do any library's (by default Python shows warnings and
+// errors on stderr). Python's GIL serialises the calls, so the sink has no mutex of its own: a
+// thread holding one while it waits for the GIL could deadlock against a thread holding the GIL.
+class PythonLoggingSink : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    if (!Py_IsInitialized() || _Py_IsFinalizing()) return;
+    py::gil_scoped_acquire gil;
+    try {
+      const int level = python_level(msg.level);
+      py::object logger = py::module_::import("logging").attr("getLogger")("s2prep");
+      if (!logger.attr("isEnabledFor")(level).cast<bool>()) return;
+      logger.attr("log")(level, "%s", std::string(msg.payload.data(), msg.payload.size()));
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable("s2prep's logging");
+    }
+  }
+  void flush_() override {}
+
+ private:
+  static int python_level(spdlog::level::level_enum level) {
+    switch (level) {
+      case spdlog::level::trace:
+        return 5;
+      case spdlog::level::debug:
+        return 10;
+      case spdlog::level::info:
+        return 20;
+      case spdlog::level::warn:
+        return 30;
+      case spdlog::level::err:
+        return 40;
+      default:
+        return 50;
+    }
+  }
+};
 
 // ---------------------------------------------------------------------------------------------
 // Options from the dictionary the Python side builds (keys are the structs' field names; the
@@ -480,6 +524,10 @@ PYBIND11_MODULE(_s2prep, m) {
   types.data = add_exception(m, "DataError", types.error, "Reading or writing raster data failed.");
   types.cancelled = add_exception(m, "Cancelled", types.error, "The work was stopped on request.");
   py::register_exception_translator(translate_exception);
+
+  auto logger = std::make_shared<spdlog::logger>("s2prep", std::make_shared<PythonLoggingSink>());
+  logger->set_level(spdlog::level::info);
+  spdlog::set_default_logger(std::move(logger));
 
   m.def("version", &s2prep::version);
   m.def("initialize", &initialize, py::arg("inference_threads"), py::arg("gdal_cache_mb"),

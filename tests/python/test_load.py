@@ -272,3 +272,14 @@ def test_nothing_found(server, scene):
 def test_load_refuses_run_only_parameters(scene):
     with pytest.raises(s2prep.InputError, match="'force' applies to s2prep.run"):
         s2prep.load(scene[1], *DATES, force=True)
+
+
+def test_plan_names_the_command_lines_outputs(server, scene, cli_run):
+    out, features = _outputs(cli_run)
+    planned = s2prep.plan(scene[1], *DATES, **server.services)
+    assert [o.name + "_raster.tif" for o in planned.outputs] == [f["assets"]["raster"]["href"] for f in features]
+    _, gt, _ = _read(out / features[0]["assets"]["raster"]["href"])
+    for o in planned.outputs:
+        assert o.grid["transform"] == pytest.approx(gt)
+        assert o.memory_bytes > 0
+    assert len(planned.search.acquisitions) == len(features)

@@ -127,3 +127,24 @@ def test_ctrl_c_raises_keyboard_interrupt(call, slow_server, scene, python_env, 
                 assert (out / asset["href"]).is_file()
         # Interrupted before the end: not every acquisition was written.
         assert len([n for n in files if n.endswith("_raster.tif")]) < 5
+
+
+def test_per_feature_returns_each_features_catalogue(server, scene, cli, tmp_path):
+    ogr = pytest.importorskip("osgeo.ogr", reason="GDAL's Python bindings (python3-gdal) are missing")
+    geometry = json.loads(ogr.CreateGeometryFromWkt(scene[1]).ExportToJson())
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "id": "north_field", "properties": {}, "geometry": geometry},
+            {"type": "Feature", "id": "south", "properties": {}, "geometry": geometry},
+        ],
+    }
+    catalogues = s2prep.run(collection, "2023-09-01", "2023-09-01", out=tmp_path / "python", per_feature=True,
+                            **server.services)
+    assert sorted(catalogues) == ["north_field", "south"]
+    for name, catalogue in catalogues.items():
+        assert catalogue == json.loads((tmp_path / "python" / name / "items.json").read_text())
+        assert len(catalogue["features"]) == 1
+    cli("run", "--quiet", "--geometry", json.dumps(collection), "--start", "2023-09-01", "--end", "2023-09-01",
+        *server.flags, "--out", str(tmp_path / "cli"), "--per-feature")
+    assert _files(tmp_path / "python") == _files(tmp_path / "cli")

@@ -167,3 +167,38 @@ def test_exception_hierarchy():
 def test_path_objects_are_accepted_for_geometry(server, scene, tmp_path):
     path = pathlib.Path(_vector_file(scene[1], tmp_path / "f.geojson", "GeoJSON"))
     assert s2prep.search(path, *DATES, **server.services).acquisitions
+
+
+def test_log_lines_go_to_pythons_logging(server, scene, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="s2prep"):
+        s2prep.search(scene[1], *DATES, **server.services)
+    messages = [r.getMessage() for r in caplog.records if r.name == "s2prep"]
+    assert any(m.startswith("Searching " + server.base_url) for m in messages), messages
+
+
+THREADS_SCRIPT = """
+import warnings, s2prep
+region, stac_url = __import__("sys").argv[1:]
+kw = dict(stac_url=stac_url, token_url="none")
+s2prep.plan(region, "2023-09-01", "2023-09-01", threads=2, **kw)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    s2prep.plan(region, "2023-09-01", "2023-09-01", threads=2, **kw)
+    assert not caught, [str(w.message) for w in caught]
+    s2prep.plan(region, "2023-09-01", "2023-09-01", threads=3, **kw)
+    assert len(caught) == 1 and issubclass(caught[0].category, RuntimeWarning)
+    assert "threads=3 is ignored" in str(caught[0].message) and "(2)" in str(caught[0].message)
+assert s2prep.initialize(threads=4) is False
+print("ok")
+"""
+
+
+def test_threads_are_process_wide(server, scene, python_env):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", THREADS_SCRIPT, scene[1], server.base_url + "/stac"],
+                          capture_output=True, text=True, env=python_env)
+    assert done.returncode == 0 and done.stdout == "ok\n", done.stderr
