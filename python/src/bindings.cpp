@@ -417,13 +417,14 @@ py::dict plan(const py::dict& values) {
   return d;
 }
 
-// A numpy array over `data`, kept alive by `owner` (the capsule that owns the LoadResult).
+// A numpy array over `data`, kept alive by `owner` (the capsule that owns the LoadResult); None
+// for an `optional` cube the load did not make (the probabilities without keep_probabilities).
 template <class T>
 py::object array_over(std::vector<T>& data, std::vector<py::ssize_t> shape,
-                      const py::capsule& owner, const char* what) {
+                      const py::capsule& owner, const char* what, bool optional = false) {
   py::ssize_t count = 1;
   for (auto n : shape) count *= n;
-  if (data.empty() && count != 0) return py::none();
+  if (optional && data.empty()) return py::none();
   if (py::ssize_t(data.size()) != count) {
     throw s2prep::DataError(std::string("The loaded ") + what +
                             " does not have the grid's size; please report this.");
@@ -472,9 +473,9 @@ py::dict load(const py::dict& values, py::object progress) {
   d["mask"] = array_over(result->mask, {t, h, w}, owner, "mask");
   d["product_mask"] = array_over(result->product_mask, {t, h, w}, owner, "product mask");
   d["cloud_probability"] =
-      array_over(result->cloud_probability, {t, h, w}, owner, "cloud probability");
+      array_over(result->cloud_probability, {t, h, w}, owner, "cloud probability", true);
   d["shadow_probability"] =
-      array_over(result->shadow_probability, {t, h, w}, owner, "shadow probability");
+      array_over(result->shadow_probability, {t, h, w}, owner, "shadow probability", true);
   return d;
 }
 
