@@ -74,20 +74,25 @@ SCRIPT = textwrap.dedent(
     import s2prep
 
     call, region, stac_url, token_url, out = sys.argv[1:]
+    services = dict(stac_url=stac_url, token_url=token_url)
+    dates = ("2021-06-01", "2023-09-30")
+    print("outputs", len(s2prep.plan(region, *dates, **services).outputs), flush=True)
+    acquisitions_read = set()
 
     def progress(p):
         if p.stage == "read":
-            print("reading", flush=True)
+            if not acquisitions_read:
+                print("reading", flush=True)
+            acquisitions_read.add(p.index)
 
     try:
         if call == "load":
-            s2prep.load(region, "2022-06-01", "2023-09-30", stac_url=stac_url, token_url=token_url,
-                        progress=progress)
+            s2prep.load(region, *dates, progress=progress, **services)
         else:
-            s2prep.run(region, "2022-06-01", "2023-09-30", out=out, stac_url=stac_url,
-                       token_url=token_url, progress=progress)
+            s2prep.run(region, *dates, out=out, progress=progress, **services)
     except KeyboardInterrupt:
-        print("KeyboardInterrupt", flush=True)
+        # Raised while s2prep worked, not after it had finished: few acquisitions were read.
+        print("KeyboardInterrupt after reading", len(acquisitions_read), flush=True)
         sys.exit(%d)
     print("finished", flush=True)
     """
@@ -106,6 +111,10 @@ def test_ctrl_c_raises_keyboard_interrupt(call, slow_server, scene, python_env, 
         env=python_env,
     )
     try:
+        planned = process.stdout.readline()
+        assert planned.startswith("outputs "), planned + process.stderr.read()
+        outputs = int(planned.split()[1])
+        assert outputs >= 4
         first = process.stdout.readline()
         assert first == "reading\n", first + process.stderr.read()
         process.send_signal(signal.SIGINT)
@@ -116,7 +125,9 @@ def test_ctrl_c_raises_keyboard_interrupt(call, slow_server, scene, python_env, 
             process.kill()
             process.wait()
     assert process.returncode == INTERRUPTED, stdout + stderr
-    assert "KeyboardInterrupt" in stdout and "finished" not in stdout
+    assert "finished" not in stdout
+    read = int(stdout.split("KeyboardInterrupt after reading")[1])
+    assert read < outputs
     if call == "run":
         files = _files(out) if out.exists() else []
         # No temporary file is left, and every listed output is complete.
@@ -125,8 +136,8 @@ def test_ctrl_c_raises_keyboard_interrupt(call, slow_server, scene, python_env, 
         for feature in listed:
             for asset in feature["assets"].values():
                 assert (out / asset["href"]).is_file()
-        # Interrupted before the end: not every acquisition was written.
-        assert len([n for n in files if n.endswith("_raster.tif")]) < 5
+        # Interrupted before the end: not every output was written.
+        assert len([n for n in files if n.endswith("_raster.tif")]) < outputs
 
 
 def test_per_feature_returns_each_features_catalogue(server, scene, cli, tmp_path):
