@@ -18,6 +18,11 @@ def datetime64(text):
 def dataset(raw, version):
     import xarray as xr
 
+    try:
+        import rioxarray  # noqa: F401  (registers ds.rio, which reads `spatial_ref`)
+    except ImportError:
+        pass
+
     grid = raw["grid"]
     gt = grid["transform"]
     width, height = grid["width"], grid["height"]
@@ -94,7 +99,6 @@ def dataset(raw, version):
     cloud, shadow = raw["cloud_model"], raw["shadow_model"]
     attrs = {
         "s2prep_version": version,
-        "crs": f"EPSG:{grid['epsg']}",
         # Nested records as JSON text, so the Dataset can be written to netCDF as it is.
         "acquisitions": json.dumps(acquisition_records),
         "items": json.dumps([[s["id"] for s in a["sources"]] for a in acquisitions]),

@@ -283,3 +283,20 @@ def test_plan_names_the_command_lines_outputs(server, scene, cli_run):
         assert o.grid["transform"] == pytest.approx(gt)
         assert o.memory_bytes > 0
     assert len(planned.search.acquisitions) == len(features)
+
+
+def test_dataset_writes_to_netcdf_that_gdal_reads(loaded, cli_run, tmp_path):
+    if gdal.GetDriverByName("netCDF") is None:
+        pytest.skip("GDAL has no netCDF driver")
+    if not {"netcdf4", "h5netcdf", "scipy"} & set(xr.backends.list_engines()):
+        pytest.skip("xarray has no netCDF backend (python3-netcdf4 or python3-scipy)")
+    path = tmp_path / "loaded.nc"
+    loaded.to_netcdf(path)
+    out, features = _outputs(cli_run)
+    raster, gt, wkt = _read(out / features[0]["assets"]["raster"]["href"])
+    ds = gdal.Open(f'NETCDF:"{path}":B04')
+    # GDAL reads the first time step as band 1, north up, on the COG's grid and CRS.
+    assert ds.GetGeoTransform() == pytest.approx(gt)
+    assert osr.SpatialReference(wkt=ds.GetProjection()).IsSame(osr.SpatialReference(wkt=wkt))
+    np.testing.assert_array_equal(ds.GetRasterBand(1).ReadAsArray(), raster[3])
+    assert json.loads(xr.open_dataset(path).attrs["acquisitions"]) == json.loads(loaded.attrs["acquisitions"])
