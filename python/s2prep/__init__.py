@@ -149,14 +149,17 @@ class Plan:
 
 def _skipped(raw):
     return [
-        SkippedAcquisition(_datetime(s["datetime"]), tuple(s["item_ids"]), s["reason"], s["feature"]) for s in raw
+        SkippedAcquisition(_datetime(s["datetime"]), tuple(s["item_ids"]), s["reason"], s["feature"])
+        for s in raw
     ]
 
 
 def _search_result(raw):
     return SearchResult(
         acquisitions=[
-            Acquisition(_datetime(a["datetime"]), tuple(a["item_ids"]), tuple(a["tiles"]), a["coverage"], a["cloud_cover"])
+            Acquisition(
+                _datetime(a["datetime"]), tuple(a["item_ids"]), tuple(a["tiles"]), a["coverage"], a["cloud_cover"]
+            )
             for a in raw["acquisitions"]
         ],
         skipped=_skipped(raw["skipped"]),
@@ -237,7 +240,9 @@ def plan(geometry, start, end, **params):
     _initialize_for(threads)
     raw = _s2prep.plan(values)
     outputs = [
-        PlannedOutput(o["name"], _datetime(o["datetime"]), tuple(o["item_ids"]), tuple(o["tiles"]), o["grid"], o["memory_bytes"])
+        PlannedOutput(
+            o["name"], _datetime(o["datetime"]), tuple(o["item_ids"]), tuple(o["tiles"]), o["grid"], o["memory_bytes"]
+        )
         for o in raw["outputs"]
     ]
     return Plan(_search_result(raw["search"]), outputs)

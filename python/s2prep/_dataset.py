@@ -102,7 +102,9 @@ def dataset(raw, version):
         # Nested records as JSON text, so the Dataset can be written to netCDF as it is.
         "acquisitions": json.dumps(acquisition_records),
         "items": json.dumps([[s["id"] for s in a["sources"]] for a in acquisitions]),
-        "processing_baselines": json.dumps([[s["processing_baseline"] for s in a["sources"]] for a in acquisitions]),
+        "processing_baselines": json.dumps(
+            [[s["processing_baseline"] for s in a["sources"]] for a in acquisitions]
+        ),
         "harmonized": json.dumps([[s["harmonized"] for s in a["sources"]] for a in acquisitions]),
         "coverage": json.dumps([a["coverage"] for a in acquisitions]),
         "cloud_model": cloud["name"],

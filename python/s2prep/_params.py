@@ -53,7 +53,9 @@ def _texts(name, value):
     try:
         return [_text(name, v) for v in value]
     except TypeError:
-        raise InputError(f"Parameter '{name}' must be a string or a list of strings, not {value!r}.") from None
+        raise InputError(
+            f"Parameter '{name}' must be a string or a list of strings, not {value!r}."
+        ) from None
 
 
 # public name -> (key of the extension's options, conversion, calls that take it)
@@ -143,7 +145,10 @@ def date_text(name, value):
         return text + "Z"
     if isinstance(value, _dt.date):
         return value.isoformat()
-    raise InputError(f"'{name}' must be a date: an ISO 8601 string, a datetime.date or a datetime.datetime, not {value!r}.")
+    raise InputError(
+        f"'{name}' must be a date: an ISO 8601 string, a datetime.date or a datetime.datetime, "
+        f"not {value!r}."
+    )
 
 
 def _jsonable(value):
@@ -158,7 +163,10 @@ def geometry_text(geometry):
         return os.fspath(geometry)
     if isinstance(geometry, str):
         if not geometry.strip():
-            raise InputError("The geometry is empty; give a GeoJSON dict, a shapely geometry, a WKT string or the path of a vector file.")
+            raise InputError(
+                "The geometry is empty; give a GeoJSON dict, a shapely geometry, a WKT string or "
+                "the path of a vector file."
+            )
         return geometry
     if hasattr(geometry, "__geo_interface__"):
         geometry = geometry.__geo_interface__
@@ -166,7 +174,9 @@ def geometry_text(geometry):
         try:
             return json.dumps(geometry, default=_jsonable)
         except (TypeError, ValueError) as e:
-            raise InputError(f"The geometry dict cannot be written as GeoJSON ({e}); give plain numbers and lists.") from None
+            raise InputError(
+                f"The geometry dict cannot be written as GeoJSON ({e}); give plain numbers and lists."
+            ) from None
     raise InputError(
         f"The geometry must be a GeoJSON dict, an object with __geo_interface__ (e.g. a shapely geometry), "
         f"a WKT or GeoJSON string, or the path of a vector file, not {type(geometry).__name__}."
@@ -196,7 +206,10 @@ def item_texts(items):
             elif hasattr(item, "to_dict"):
                 out.append(json.dumps(item.to_dict(), default=_jsonable))
             else:
-                raise InputError(f"Parameter 'items' holds a {type(item).__name__}; give STAC Item dicts or GeoJSON texts.")
+                raise InputError(
+                    f"Parameter 'items' holds a {type(item).__name__}; give STAC Item dicts or "
+                    "GeoJSON texts."
+                )
     except TypeError:
         raise InputError("Parameter 'items' must be a SearchResult or a list of STAC Item dicts.") from None
     return out
@@ -208,7 +221,12 @@ def _file_scalar(name, value, source, expected, convert):
             raise ValueError
         return convert(value)
     except (TypeError, ValueError):
-        what = "null" if value is None else "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else f"'{value}'"
+        if value is None:
+            what = "null"
+        elif isinstance(value, (list, dict)):
+            what = "a list" if isinstance(value, list) else "a mapping"
+        else:
+            what = f"'{value}'"
         raise InputError(f"Parameter '{name}' in {source} must be {expected}, not {what}.") from None
 
 
@@ -243,7 +261,10 @@ def read_params_file(path):
     try:
         import yaml
     except ImportError:
-        raise InputError("Reading the parameters file needs PyYAML (Debian: python3-yaml); install it or pass the parameters as arguments.") from None
+        raise InputError(
+            "Reading the parameters file needs PyYAML (Debian: python3-yaml); install it or pass "
+            "the parameters as arguments."
+        ) from None
     try:
         with open(source, "rb") as f:
             text = f.read()
@@ -254,7 +275,10 @@ def read_params_file(path):
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else "?"
-        raise InputError(f"The parameters file {source} is not valid YAML or JSON (line {line}: {getattr(e, 'problem', e)}).") from None
+        problem = getattr(e, "problem", e)
+        raise InputError(
+            f"The parameters file {source} is not valid YAML or JSON (line {line}: {problem})."
+        ) from None
     if root is None:
         return {}
     if not isinstance(root, dict):
@@ -263,14 +287,19 @@ def read_params_file(path):
     for key, value in root.items():
         if not isinstance(key, str) or key not in WORKFLOW_PARAMETERS:
             raise InputError(
-                f"Unknown parameter '{key}' in {source}; the parameters are " + ", ".join(WORKFLOW_PARAMETERS) + "."
+                f"Unknown parameter '{key}' in {source}; the parameters are "
+                + ", ".join(WORKFLOW_PARAMETERS)
+                + "."
             )
         if key in ("min_tile_cover", "cloud_thr", "shadow_thr"):
             values[key] = _file_scalar(key, value, source, "a number", _file_number)
         elif key == "dl_timeout":
             values[key] = _file_scalar(key, value, source, "a number of seconds", _file_number)
         elif key == "max_tiles_per_time":
-            values[key] = None if value in (None, "none", "None") else _file_scalar(key, value, source, "an integer or null", _file_integer)
+            if value in (None, "none", "None"):
+                values[key] = None
+            else:
+                values[key] = _file_scalar(key, value, source, "an integer or null", _file_integer)
         elif key == "in_memory":
             values[key] = _file_scalar(key, value, source, "true or false", _file_bool)
         elif key in ("cloud_model", "shadow_model"):

@@ -62,7 +62,8 @@ def adapter(progress):
         report = _Bar(progress)
     else:
         raise InputError(
-            f"Parameter 'progress' must be a callable or a tqdm-like object with update(), not {type(progress).__name__}."
+            "Parameter 'progress' must be a callable or a tqdm-like object with update(), "
+            f"not {type(progress).__name__}."
         )
 
     def call(d):
