@@ -300,3 +300,34 @@ def test_dataset_writes_to_netcdf_that_gdal_reads(loaded, cli_run, tmp_path):
     assert osr.SpatialReference(wkt=ds.GetProjection()).IsSame(osr.SpatialReference(wkt=wkt))
     np.testing.assert_array_equal(ds.GetRasterBand(1).ReadAsArray(), raster[3])
     assert json.loads(xr.open_dataset(path).attrs["acquisitions"]) == json.loads(loaded.attrs["acquisitions"])
+
+
+def test_renamed_flags_mean_what_the_command_lines_do(server, scene, cli, tmp_path):
+    """no_harmonize, dilation, min_area and context are the command line's --no-harmonize,
+    --dilation, --min-area and --context (the library names them otherwise)."""
+    dates = ("2023-08-01", "2023-09-30")
+    cli("run", "--quiet", "--geometry", scene[1], "--start", dates[0], "--end", dates[1], *server.flags,
+        "--out", str(tmp_path), "--no-harmonize", "--dilation", "1", "--min-area", "9", "--context", "16")
+    ds = s2prep.load(scene[1], *dates, no_harmonize=True, dilation=1, min_area=9, context=16, **server.services)
+    default = s2prep.load(scene[1], *dates, **server.services)
+    features = sorted(json.loads((tmp_path / "items.json").read_text())["features"],
+                      key=lambda f: f["properties"]["datetime"])
+    assert ds.sizes["time"] == len(features) == 2
+    for t, feature in enumerate(features):
+        raster, _, _ = _read(tmp_path / feature["assets"]["raster"]["href"])
+        mask, _, _ = _read(tmp_path / feature["assets"]["mask"]["href"])
+        for b, band in enumerate(BANDS):
+            np.testing.assert_array_equal(ds[band].values[t], raster[b])
+        np.testing.assert_array_equal(ds.mask.values[t], mask)
+    # The flags changed something: raw digital numbers, another mask.
+    assert json.loads(ds.attrs["harmonized"]) == [[False, False], [False, False]]
+    assert (ds.B04.values != default.B04.values).any()
+    assert (ds.mask.values != default.mask.values).any()
+
+
+def test_load_items_without_a_second_search(server, scene, loaded):
+    found = s2prep.search(scene[1], *DATES, **server.services)
+    again = s2prep.load(scene[1], *DATES, items=found, keep_probabilities=True,
+                        stac_url="http://127.0.0.1:9/stac", token_url=server.base_url + "/token")
+    for name in loaded.data_vars:
+        np.testing.assert_array_equal(again[name].values, loaded[name].values)
