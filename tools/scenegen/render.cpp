@@ -7,8 +7,8 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "core/bands.hpp"
 #include <s2prep/errors.hpp>
+#include "core/bands.hpp"
 #include "scenegen/detail.hpp"
 #include "scenegen/scenegen.hpp"
 

@@ -17,8 +17,8 @@
 #include <string_view>
 #include <system_error>
 
-#include "core/bands.hpp"
 #include <s2prep/errors.hpp>
+#include "core/bands.hpp"
 #include "core/time.hpp"
 #include "scenegen/detail.hpp"
 #include "scenegen/scenegen.hpp"
