@@ -67,6 +67,13 @@ struct WorkflowParams {
   void validate() const;
 };
 
+// Reads a YAML or JSON parameters file (the command line's --params; JSON is read as YAML, its
+// superset). Keys must be the workflow's names exactly; an unknown key or a value of the wrong
+// type is an InputError naming the file and the key. Only keys present in the file are set in
+// `params`; returns their names.
+std::vector<std::string> load_params_file(const std::filesystem::path& file,
+                                          WorkflowParams& params);
+
 struct Request {
   // A GeoJSON file or any vector file GDAL reads, or inline GeoJSON or WKT (lon/lat when no CRS
   // is given).

@@ -28,6 +28,11 @@ service failed; `url`, `http_status`), DataError; their message is one sentence 
 at fault and what to do. The work runs with the GIL released; Ctrl-C stops it (outputs finished
 before stay complete, nothing half-written is left) and raises KeyboardInterrupt.
 
+At scale: run(..., client=dask_client) plans once and makes each output in a task on a
+dask.distributed cluster (workers must share the `out` folder); or write_plan(), then
+run_plan(plan_file, shard=(i, n)) on any machines, then collect() — as `s2prep plan`,
+`s2prep run --plan --shard` and `s2prep collect`.
+
 `progress=` takes a callable (called with an s2prep.Progress) or a tqdm-like bar. It is called
 from s2prep's worker threads, one call at a time; an exception it raises stops the work and is
 raised by the call.
@@ -59,12 +64,15 @@ __all__ = [
     "RemoteError",
     "SearchResult",
     "SkippedAcquisition",
+    "collect",
     "initialize",
     "load",
     "plan",
     "run",
+    "run_plan",
     "search",
     "version",
+    "write_plan",
 ]
 
 BANDS = _dataset.BANDS
@@ -238,7 +246,10 @@ def plan(geometry, start, end, **params):
         "plan", geometry, start, end, params, {_params.REQUEST, _params.PROCESSING}
     )
     _initialize_for(threads)
-    raw = _s2prep.plan(values)
+    return _plan(_s2prep.plan(values))
+
+
+def _plan(raw):
     outputs = [
         PlannedOutput(
             o["name"], _datetime(o["datetime"]), tuple(o["item_ids"]), tuple(o["tiles"]), o["grid"], o["memory_bytes"]
@@ -270,18 +281,25 @@ def _read_json(path):
         return json.load(f)
 
 
-def run(geometry, start, end, out, progress=None, **params):
+def run(geometry, start, end, out, progress=None, client=None, **params):
     """Writes the request's outputs into the folder `out`, exactly as `s2prep run` does: per
     output a 12-band raster and a mask (COGs), the product mask, optionally the probabilities,
     and a STAC Item; items.json catalogues every complete output. Resumable: outputs already
     complete for the same request are kept. Returns the catalogue (items.json) as a dict; with
-    per_feature=True a dict of each feature's sub-folder name to its catalogue."""
+    per_feature=True a dict of each feature's sub-folder name to its catalogue.
+
+    With `client` (a dask.distributed Client), the work goes to the cluster: the request is
+    planned once (out/plan.json), each output is made by a task of its own on a worker (which
+    must see `out`, a shared folder), and the catalogue is collected; the files are
+    byte-identical to a run on one machine. A task that fails makes this call raise."""
     values, threads = _params.options(
         "run", geometry, start, end, params, {_params.REQUEST, _params.PROCESSING, _params.RUN}
     )
     values["out_dir"] = _params._text("out", out)
     callback = _progress.adapter(progress)
     _initialize_for(threads)
+    if client is not None:
+        return _run_on_dask(client, values, params)
     raw = _s2prep.run(values, callback)
     catalogue = raw["items_json"]
     if os.path.isdir(catalogue):
@@ -291,3 +309,62 @@ def run(geometry, start, end, out, progress=None, **params):
             if os.path.isfile(os.path.join(catalogue, name, "items.json"))
         }
     return _read_json(catalogue)
+
+
+def write_plan(geometry, start, end, out, **params):
+    """Searches and selects once and writes out/plan.json (as `s2prep plan`): the frozen STAC
+    items, the grids, the resolved parameters (never the key), the models and the numbered
+    units. Returns the Plan; run its units with run_plan() anywhere, then collect()."""
+    values, threads = _params.options(
+        "run", geometry, start, end, params, {_params.REQUEST, _params.PROCESSING, _params.RUN}
+    )
+    values["out_dir"] = _params._text("out", out)
+    _initialize_for(threads)
+    return _plan(_s2prep.write_plan(values))
+
+
+def run_plan(plan_file, shard=(0, 1), model_dir="", jobs=0, force=False, progress=None):
+    """Makes shard `shard` = (index, count) of a plan's units (those whose number modulo count
+    is index), as `s2prep run --plan FILE --shard I/N`, in the folder of the plan. Units already
+    complete are kept. Returns the names of the outputs made or kept."""
+    index, count = shard
+    raw = _s2prep.run_plan(
+        os.fspath(plan_file), int(index), int(count), os.fspath(model_dir), int(jobs), bool(force),
+        _progress.adapter(progress),
+    )
+    return [o["name"] for o in raw["outputs"]]
+
+
+def collect(out):
+    """Writes out/items.json from the complete outputs of a plan's folder (as `s2prep collect`)
+    and returns a dict: `units`, `complete` and `missing` output names, `items_json`."""
+    return _s2prep.collect(os.fspath(out))
+
+
+def _run_plan_task(plan_file, index, count, model_dir):
+    # Runs in a Dask worker process: one unit per task.
+    return run_plan(plan_file, (index, count), model_dir=model_dir)
+
+
+def _run_on_dask(client, values, params):
+    plan_result = _s2prep.write_plan(values)
+    plan_file = os.path.join(values["out_dir"], "plan.json")
+    count = len(plan_result["outputs"])
+    model_dir = os.fspath(params.get("model_dir") or "")
+    futures = client.map(
+        _run_plan_task,
+        [plan_file] * count,
+        range(count),
+        [count] * count,
+        [model_dir] * count,
+        pure=False,
+    )
+    client.gather(futures)  # raises the first task's error
+    result = collect(values["out_dir"])
+    if result["missing"]:
+        raise Error(
+            f"{len(result['missing'])} of the plan's {result['units']} units are missing from "
+            f"{values['out_dir']} after the Dask tasks; run s2prep.run(..., client=...) again "
+            "(complete outputs are kept)."
+        )
+    return _read_json(result["items_json"])

@@ -7,6 +7,7 @@ import numbers
 import os
 
 from ._s2prep import InputError
+from ._s2prep import read_params_file as _read_params_file
 
 # Which calls take a parameter.
 REQUEST = "request"  # every call
@@ -95,18 +96,6 @@ PARAMETERS = {
 # Handled apart: no_harmonize (the inverse of the library's `harmonize`), threads (process-wide),
 # params (a file), items (a selection).
 SPECIAL = {"no_harmonize": PROCESSING, "threads": PROCESSING, "params": REQUEST, "items": REQUEST}
-
-WORKFLOW_PARAMETERS = (
-    "min_tile_cover",
-    "max_tiles_per_time",
-    "cloud_thr",
-    "shadow_thr",
-    "in_memory",
-    "cloud_model",
-    "shadow_model",
-    "pc_key",
-    "dl_timeout",
-)
 
 _CALLS = {
     REQUEST: "every call",
@@ -215,98 +204,11 @@ def item_texts(items):
     return out
 
 
-def _file_scalar(name, value, source, expected, convert):
-    try:
-        if isinstance(value, (dict, list)) or value is None:
-            raise ValueError
-        return convert(value)
-    except (TypeError, ValueError):
-        if value is None:
-            what = "null"
-        elif isinstance(value, (list, dict)):
-            what = "a list" if isinstance(value, list) else "a mapping"
-        else:
-            what = f"'{value}'"
-        raise InputError(f"Parameter '{name}' in {source} must be {expected}, not {what}.") from None
-
-
-def _file_number(value):
-    if isinstance(value, bool):
-        raise ValueError
-    return float(value)  # also "1e-3", which YAML 1.1 reads as a string
-
-
-def _file_integer(value):
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ValueError
-    return int(value)
-
-
-def _file_bool(value):
-    if isinstance(value, bool):
-        return value
-    raise ValueError
-
-
-def _file_text(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def read_params_file(path):
-    """The workflow's parameters set by a YAML or JSON parameters file (as the command line's
-    --params reads it): keys must be the workflow's names; only the keys present are returned."""
-    source = os.fspath(path)
-    try:
-        import yaml
-    except ImportError:
-        raise InputError(
-            "Reading the parameters file needs PyYAML (Debian: python3-yaml); install it or pass "
-            "the parameters as arguments."
-        ) from None
-    try:
-        with open(source, "rb") as f:
-            text = f.read()
-    except OSError:
-        raise InputError(f"Cannot read the parameters file {source}; check the path.") from None
-    try:
-        root = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else "?"
-        problem = getattr(e, "problem", e)
-        raise InputError(
-            f"The parameters file {source} is not valid YAML or JSON (line {line}: {problem})."
-        ) from None
-    if root is None:
-        return {}
-    if not isinstance(root, dict):
-        raise InputError(f"The parameters file {source} must be a mapping of parameter names to values.")
-    values = {}
-    for key, value in root.items():
-        if not isinstance(key, str) or key not in WORKFLOW_PARAMETERS:
-            raise InputError(
-                f"Unknown parameter '{key}' in {source}; the parameters are "
-                + ", ".join(WORKFLOW_PARAMETERS)
-                + "."
-            )
-        if key in ("min_tile_cover", "cloud_thr", "shadow_thr"):
-            values[key] = _file_scalar(key, value, source, "a number", _file_number)
-        elif key == "dl_timeout":
-            values[key] = _file_scalar(key, value, source, "a number of seconds", _file_number)
-        elif key == "max_tiles_per_time":
-            if value in (None, "none", "None"):
-                values[key] = None
-            else:
-                values[key] = _file_scalar(key, value, source, "an integer or null", _file_integer)
-        elif key == "in_memory":
-            values[key] = _file_scalar(key, value, source, "true or false", _file_bool)
-        elif key in ("cloud_model", "shadow_model"):
-            values[key] = _file_scalar(key, value, source, "a model file name or path", _file_text)
-        elif key == "pc_key":
-            values[key] = None if value is None else _file_scalar(key, value, source, "a string", _file_text)
-    return values
+    """The workflow's parameters set by a YAML or JSON parameters file, read by the library's own
+    reader (as the command line's --params): keys must be the workflow's names; only the keys
+    present are returned."""
+    return _read_params_file(os.fspath(path))
 
 
 def options(call, geometry, start, end, params, scopes):

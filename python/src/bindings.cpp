@@ -395,11 +395,7 @@ py::dict search(const py::dict& values) {
   return search_dict(result);
 }
 
-py::dict plan(const py::dict& values) {
-  auto options = options_from(values);
-  Call call{py::none()};
-  options.stop = call.stop_token();
-  const auto result = call.run<s2prep::Plan>([&] { return s2prep::plan(options); });
+py::dict plan_dict(const s2prep::Plan& result) {
   py::dict d;
   d["search"] = search_dict(result.search);
   py::list outputs;
@@ -415,6 +411,20 @@ py::dict plan(const py::dict& values) {
   }
   d["outputs"] = outputs;
   return d;
+}
+
+py::dict plan(const py::dict& values) {
+  auto options = options_from(values);
+  Call call{py::none()};
+  options.stop = call.stop_token();
+  return plan_dict(call.run<s2prep::Plan>([&] { return s2prep::plan(options); }));
+}
+
+py::dict write_plan(const py::dict& values) {
+  auto options = options_from(values);
+  Call call{py::none()};
+  options.stop = call.stop_token();
+  return plan_dict(call.run<s2prep::Plan>([&] { return s2prep::write_plan(options); }));
 }
 
 // A numpy array over `data`, kept alive by `owner` (the capsule that owns the LoadResult); None
@@ -495,12 +505,67 @@ py::dict run(const py::dict& values, py::object progress) {
   return d;
 }
 
+py::dict run_plan(const std::string& plan_file, int shard_index, int shard_count,
+                  const std::string& model_dir, int jobs, bool force, py::object progress) {
+  s2prep::PlanRunOptions options;
+  options.shard = {shard_index, shard_count};
+  options.model_dir = model_dir;
+  options.jobs = jobs;
+  options.force = force;
+  Call call(std::move(progress));
+  options.stop = call.stop_token();
+  auto callback = call.progress_callback();
+  const auto result = call.run<s2prep::RunResult>(
+      [&] { return s2prep::run_plan(plan_file, options, callback); });
+  py::list outputs;
+  for (const auto& o : result.outputs) outputs.append(summary_dict(o));
+  py::dict d;
+  d["outputs"] = outputs;
+  return d;
+}
+
+py::dict collect(const std::string& out_dir) {
+  Call call{py::none()};
+  const auto result = call.run<s2prep::CollectResult>([&] { return s2prep::collect(out_dir); });
+  py::dict d;
+  d["units"] = result.units;
+  d["complete"] = result.complete;
+  d["missing"] = result.missing;
+  d["items_json"] = result.items_json.string();
+  return d;
+}
+
 bool initialize(int inference_threads, int gdal_cache_mb, int gdal_threads) {
   s2prep::ProcessSettings settings;
   settings.inference_threads = inference_threads;
   settings.gdal_cache_mb = gdal_cache_mb;
   settings.gdal_threads = gdal_threads;
   return s2prep::initialize(settings);
+}
+
+// The parameters a YAML or JSON parameters file sets, by their workflow names (the library's
+// reader, so files mean the same to Python as to the command line's --params).
+py::dict read_params_file(const std::string& path) {
+  s2prep::WorkflowParams p;
+  const auto keys = s2prep::load_params_file(path, p);
+  py::dict values;
+  for (const auto& key : keys) {
+    if (key == "min_tile_cover") values[key.c_str()] = p.min_tile_cover;
+    if (key == "max_tiles_per_time") {
+      values[key.c_str()] = p.max_tiles_per_time ? py::object(py::int_(*p.max_tiles_per_time))
+                                                 : py::object(py::none());
+    }
+    if (key == "cloud_thr") values[key.c_str()] = p.cloud_thr;
+    if (key == "shadow_thr") values[key.c_str()] = p.shadow_thr;
+    if (key == "in_memory") values[key.c_str()] = p.in_memory;
+    if (key == "cloud_model") values[key.c_str()] = p.cloud_model;
+    if (key == "shadow_model") values[key.c_str()] = p.shadow_model;
+    if (key == "pc_key") {
+      values[key.c_str()] = p.pc_key ? py::object(py::str(*p.pc_key)) : py::object(py::none());
+    }
+    if (key == "dl_timeout") values[key.c_str()] = p.dl_timeout;
+  }
+  return values;
 }
 
 }  // namespace
@@ -537,4 +602,10 @@ PYBIND11_MODULE(_s2prep, m) {
   m.def("plan", &plan, py::arg("options"));
   m.def("load", &load, py::arg("options"), py::arg("progress"));
   m.def("run", &run, py::arg("options"), py::arg("progress"));
+  m.def("read_params_file", &read_params_file, py::arg("path"));
+  m.def("write_plan", &write_plan, py::arg("options"));
+  m.def("run_plan", &run_plan, py::arg("plan_file"), py::arg("shard_index"),
+        py::arg("shard_count"), py::arg("model_dir"), py::arg("jobs"), py::arg("force"),
+        py::arg("progress"));
+  m.def("collect", &collect, py::arg("out_dir"));
 }

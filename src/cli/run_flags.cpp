@@ -96,7 +96,7 @@ void RunFlags::add(CLI::App& app, bool request_required) {
 
 WorkflowParams RunFlags::resolve_params() const {
   WorkflowParams params;
-  if (!params_file.empty()) pipeline::load_params_file(params_file, params);
+  if (!params_file.empty()) load_params_file(params_file, params);
   if (cloud_thr->count()) params.cloud_thr = flag_values.cloud_thr;
   if (shadow_thr->count()) params.shadow_thr = flag_values.shadow_thr;
   if (in_memory->count()) params.in_memory = flag_values.in_memory;

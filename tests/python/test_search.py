@@ -133,7 +133,6 @@ def test_service_failure_is_a_remote_error(server, scene):
 
 
 def test_params_file_sets_the_workflows_parameters(server, scene, cli, tmp_path):
-    pytest.importorskip("yaml", reason="PyYAML (python3-yaml) reads parameters files")
     params = tmp_path / "params.yaml"
     params.write_text("min_tile_cover: 0.5\nmax_tiles_per_time: null\n")
     got = s2prep.search(scene[1], *DATES, params=params, **server.services)
