@@ -67,6 +67,13 @@ struct WorkflowParams {
   void validate() const;
 };
 
+// Reads a YAML or JSON parameters file (the command line's --params; JSON is read as YAML, its
+// superset). Keys must be the workflow's names exactly; an unknown key or a value of the wrong
+// type is an InputError naming the file and the key. Only keys present in the file are set in
+// `params`; returns their names.
+std::vector<std::string> load_params_file(const std::filesystem::path& file,
+                                          WorkflowParams& params);
+
 struct Request {
   // A GeoJSON file or any vector file GDAL reads, or inline GeoJSON or WKT (lon/lat when no CRS
   // is given).
@@ -137,6 +144,36 @@ struct RunOptions : ProcessingOptions {
   // One grid and one set of outputs per feature of the geometry, each in a sub-folder of out_dir
   // named from the feature's id, else its name, else its position.
   bool per_feature = false;
+};
+
+// One worker's share of a plan's units: every unit whose number modulo `count` is `index`.
+struct Shard {
+  int index = 0;
+  int count = 1;
+};
+
+// "I/N" (0 <= I < N); throws InputError naming the value otherwise.
+Shard parse_shard(std::string_view text);
+
+// The shard a cluster engine gives this process: SLURM_ARRAY_TASK_ID minus SLURM_ARRAY_TASK_MIN
+// with SLURM_ARRAY_TASK_COUNT (Slurm job arrays), else JOB_COMPLETION_INDEX (Kubernetes Indexed
+// Jobs), else AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch), with the count from `count`, else
+// S2PREP_SHARD_COUNT, where the engine gives none. Throws InputError saying what is missing.
+Shard shard_from_environment(std::optional<int> count = std::nullopt);
+
+// Running a plan written by write_plan(): what the worker decides; everything that determines
+// the outputs comes from the plan.
+struct PlanRunOptions {
+  std::filesystem::path out_dir;  // empty: the folder that holds the plan
+  Shard shard;
+  // Where the plan's model names are resolved (the files must have the planned sha256); empty:
+  // S2PREP_MODEL_DIR.
+  std::filesystem::path model_dir;
+  int jobs = 0;
+  int acquisitions_in_flight = 1;
+  std::uint64_t memory_limit_bytes = 0;
+  bool force = false;
+  std::stop_token stop;
 };
 
 // Settings that are process-wide by nature (GDAL's configuration and block cache, the

@@ -113,6 +113,14 @@ struct RunResult {
   std::vector<std::string> notices;  // e.g. "no reference cloud model found; using builtin"
 };
 
+// The state of a plan's outputs in a folder.
+struct CollectResult {
+  std::size_t units = 0;              // in the plan
+  std::vector<std::string> complete;  // output names
+  std::vector<std::string> missing;   // output names of units not (yet) complete
+  std::filesystem::path items_json;   // rewritten from the complete outputs
+};
+
 // The source items of one loaded acquisition.
 struct SourceItem {
   std::string id;

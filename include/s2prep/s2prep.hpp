@@ -50,4 +50,22 @@ LoadResult load(const ProcessingOptions& options, const ProgressCallback& progre
 // complete output. Resumable: outputs already complete for the same request are kept.
 RunResult run(const RunOptions& options, const ProgressCallback& progress = {});
 
+// Scale-out: plan once, run the units anywhere, collect.
+//
+// write_plan() searches and selects once and writes options.out_dir/plan.json: the frozen STAC
+// items, the resolved parameters (never the key), the models (name and sha256) and the
+// numbered units with their grids. Throws NothingFoundError as plan().
+Plan write_plan(const RunOptions& options);
+
+// Makes the plan's units of `options.shard` (skipping those complete already) in the folder of
+// the plan (or options.out_dir); the files are byte-identical to a single run of the plan. A
+// failed unit fails the call; nothing half-written is left. Several shards may run at once on
+// the same folder (also from other machines sharing it).
+RunResult run_plan(const std::filesystem::path& plan_file, const PlanRunOptions& options,
+                   const ProgressCallback& progress = {});
+
+// Rewrites out_dir/items.json from the complete outputs and lists the plan's units that are
+// missing. Throws InputError when out_dir holds no plan.json.
+CollectResult collect(const std::filesystem::path& out_dir);
+
 }  // namespace s2prep

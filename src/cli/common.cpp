@@ -14,20 +14,20 @@
 namespace s2prep::cli {
 namespace {}  // namespace
 
-void add_common_options(CLI::App& app, CommonOptions& o) {
+void add_common_options(CLI::App& app, CommonOptions& o, bool request_required) {
   auto& r = o.request;
   app.add_option("--geometry", r.geometry,
                  "Region of interest: a GeoJSON file (Polygon, MultiPolygon, Feature or "
                  "FeatureCollection, unioned), or an inline GeoJSON or WKT string; EPSG:4326 "
                  "lon/lat")
-      ->required();
+      ->required(request_required);
   app.add_option("--start", r.start,
                  "Start of the time range, inclusive: a date (2023-06-01) or a UTC date-time "
                  "(2023-06-01T10:00:00Z)")
-      ->required();
+      ->required(request_required);
   app.add_option("--end", r.end,
                  "End of the time range, inclusive: a date means the end of that day")
-      ->required();
+      ->required(request_required);
   app.add_option("--stac-url", r.services.stac_url,
                  "STAC API root (default from S2PREP_STAC_URL, else Planetary Computer's, " +
                      std::string(kDefaultStacUrl) + ")");

@@ -23,7 +23,7 @@ struct CommonOptions {
 // Adds --geometry, --start, --end, --stac-url, --token-url, --collection, --pc-key,
 // --min-tile-cover, --max-tiles-per-time, --max-cloud-cover to `app`, with defaults from the
 // environment (S2PREP_STAC_URL, S2PREP_TOKEN_URL, PC_SDK_SUBSCRIPTION_KEY).
-void add_common_options(CLI::App& app, CommonOptions& options);
+void add_common_options(CLI::App& app, CommonOptions& options, bool request_required = true);
 
 // Copies the flags the user gave over `params` (command line wins over a parameters file).
 void apply_common_options(const CommonOptions& options, WorkflowParams& params);
@@ -40,6 +40,8 @@ bool print_search_parse_error(const CLI::App& app, const std::string& message);
 // Registration of each subcommand (one file each).
 void register_search_command(CLI::App& app, std::function<int()>& action);
 void register_run_command(CLI::App& app, std::function<int()>& action);
+void register_plan_command(CLI::App& app, std::function<int()>& action);
+void register_collect_command(CLI::App& app, std::function<int()>& action);
 void register_models_command(CLI::App& app, std::function<int()>& action);
 
 }  // namespace s2prep::cli

@@ -1,5 +1,6 @@
 // s2prep: the command-line shell over the s2prep library. One file per subcommand
-// (search_command.cpp, run_command.cpp, models_command.cpp); this file only dispatches.
+// (search_command.cpp, run_command.cpp, plan_command.cpp, collect_command.cpp,
+// models_command.cpp); this file only dispatches.
 #include <CLI/CLI.hpp>
 
 #include <functional>
@@ -30,6 +31,8 @@ int main(int argc, char** argv) {
   std::function<int()> action;
   register_search_command(app, action);
   register_run_command(app, action);
+  register_plan_command(app, action);
+  register_collect_command(app, action);
   register_models_command(app, action);
 
   try {

@@ -2,6 +2,9 @@
 // is, for the command line, the Python module and C++ callers alike.
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include <s2prep/errors.hpp>
@@ -19,7 +22,77 @@ bool is_utf8(const std::string& text) {
   }
 }
 
+// A whole non-negative number, or nullopt.
+std::optional<long> whole_number(std::string_view text) {
+  if (text.empty() || text.size() > 9) return std::nullopt;
+  long value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+std::optional<std::string> environment(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
 }  // namespace
+
+Shard parse_shard(std::string_view text) {
+  const auto slash = text.find('/');
+  const auto index = whole_number(text.substr(0, slash));
+  const auto count =
+      slash == std::string_view::npos ? std::nullopt : whole_number(text.substr(slash + 1));
+  if (!index || !count || *count < 1 || *index >= *count) {
+    throw InputError(fmt::format(
+        "--shard '{}' is not a shard: give I/N with 0 <= I < N, e.g. 0/4 for the first of four.",
+        text));
+  }
+  return {static_cast<int>(*index), static_cast<int>(*count)};
+}
+
+Shard shard_from_environment(std::optional<int> count) {
+  auto number = [](const char* name) -> std::optional<long> {
+    const auto value = environment(name);
+    if (!value) return std::nullopt;
+    const auto n = whole_number(*value);
+    if (!n) {
+      throw InputError(fmt::format("{}='{}' is not a whole number.", name, *value));
+    }
+    return n;
+  };
+  std::optional<long> index, engine_count;
+  if (const auto task = number("SLURM_ARRAY_TASK_ID")) {
+    index = *task - number("SLURM_ARRAY_TASK_MIN").value_or(0);
+    engine_count = number("SLURM_ARRAY_TASK_COUNT");
+  } else if (const auto k8s = number("JOB_COMPLETION_INDEX")) {
+    index = k8s;
+  } else if (const auto aws = number("AWS_BATCH_JOB_ARRAY_INDEX")) {
+    index = aws;
+  }
+  if (!index) {
+    throw InputError(
+        "No shard given: pass --shard I/N, or run as a Slurm array task (SLURM_ARRAY_TASK_ID), "
+        "a Kubernetes Indexed Job (JOB_COMPLETION_INDEX) or an AWS Batch array job "
+        "(AWS_BATCH_JOB_ARRAY_INDEX).");
+  }
+  std::optional<long> n = count ? std::optional<long>(*count) : engine_count;
+  if (!n) n = number("S2PREP_SHARD_COUNT");
+  if (!n) {
+    throw InputError(fmt::format(
+        "Shard {} of how many? Pass --shard-count N or set S2PREP_SHARD_COUNT (the number of "
+        "tasks of the job).",
+        *index));
+  }
+  if (*n < 1 || *index < 0 || *index >= *n) {
+    throw InputError(
+        fmt::format("Shard {} of {} does not exist; shards are 0 to N-1.", *index, *n));
+  }
+  return {static_cast<int>(*index), static_cast<int>(*n)};
+}
 
 Layout parse_layout(std::string_view text) {
   if (text == "grid") return Layout::grid;

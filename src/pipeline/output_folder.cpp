@@ -157,8 +157,12 @@ void remove_temporary_files(const fs::path& folder, long pid) {
   }
 }
 
-OutputFolder::OutputFolder(fs::path path, FolderIdentity identity, bool replace_request)
-    : path_(std::move(path)), identity_(std::move(identity)), replace_request_(replace_request) {
+OutputFolder::OutputFolder(fs::path path, FolderIdentity identity, bool replace_request,
+                           Access access)
+    : path_(std::move(path)),
+      identity_(std::move(identity)),
+      replace_request_(replace_request),
+      access_(access) {
   std::error_code ec;
   fs::create_directories(path_, ec);
   if (ec || !fs::is_directory(path_)) {
@@ -175,15 +179,19 @@ OutputFolder::OutputFolder(fs::path path, FolderIdentity identity, bool replace_
                     "folder.",
                     path_.string()));
   }
-  if (::flock(lock_.fd, LOCK_EX | LOCK_NB) != 0) {
+  if (::flock(lock_.fd, (access_ == Access::shard ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
     throw Error(fmt::format(
         "Another s2prep run is writing to the output folder {}; wait for it to finish, or "
-        "choose another --out.",
-        path_.string()));
+        "choose another --out{}.",
+        path_.string(),
+        access_ == Access::shard ? " (the shards of a plan may share a folder, a plain run not)"
+                                 : ""));
   }
 
   // Temporary files of runs that were killed: never complete, and nobody else writes here now.
+  // Shards leave them alone: the other shards of the plan may be writing, here or elsewhere.
   for (const auto& entry : fs::directory_iterator(path_, ec)) {
+    if (access_ == Access::shard) break;
     const long owner = temporary_owner(entry.path().filename().string());
     if (owner != 0 && !process_alive(owner)) fs::remove(entry.path(), ec);
   }

@@ -6,10 +6,11 @@
 //   that holds outputs is refused (InputError) unless the caller explicitly replaces the
 //   earlier request, which removes its outputs first. The same request with another (e.g.
 //   longer) time range adds outputs to the folder.
-// - One process writes to a folder at a time: an advisory lock (flock on `.s2prep.lock`) is
-//   held for the whole run, and a second run is refused with a sentence naming the process
-//   that holds it. Only the holder removes temporary files, and only those of processes that
-//   no longer run.
+// - One run writes to a folder at a time: an advisory lock (flock on `.s2prep.lock`) is held
+//   for the whole run, and a second run is refused with a sentence naming the folder. Only the
+//   holder removes temporary files, and only those of processes that no longer run. The shards
+//   of one plan share the folder instead (a shared lock): each writes its own outputs, none
+//   removes another's temporary files (they may run on other machines).
 // - `items.json` lists every complete output in the folder (an output is complete when its
 //   STAC sidecar `<name>.json` exists, written last), rebuilt from the sidecars whenever an
 //   output appears or is about to be recomputed, so it never describes files that are not
@@ -46,7 +47,9 @@ class OutputFolder {
   // Creates `path` if missing, takes the folder's lock, checks the identity (see above) and
   // removes stale temporary files; writes nothing else. Throws InputError for a folder that
   // cannot be created or belongs to another request, Error when another process holds the lock.
-  OutputFolder(std::filesystem::path path, FolderIdentity identity, bool replace_request);
+  enum class Access { exclusive, shard };
+  OutputFolder(std::filesystem::path path, FolderIdentity identity, bool replace_request,
+               Access access = Access::exclusive);
   OutputFolder(const OutputFolder&) = delete;
   OutputFolder& operator=(const OutputFolder&) = delete;
 
@@ -66,6 +69,7 @@ class OutputFolder {
   FolderIdentity identity_;
   bool replace_request_ = false;
   bool replaces_other_request_ = false;
+  Access access_ = Access::exclusive;
   // Closing the descriptor releases the lock, also when the constructor throws after taking it.
   struct LockDescriptor {
     int fd = -1;

@@ -72,6 +72,23 @@ int acquisitions_in_flight(const std::vector<OutputUnit>& units, int asked) {
   return in_flight;
 }
 
+Plan public_plan(const SearchOutcome& outcome, const std::vector<OutputUnit>& units,
+                 int context_margin) {
+  Plan plan;
+  plan.search = search_result(outcome);
+  for (const auto& unit : units) {
+    PlannedOutput output;
+    output.name = unit.name;
+    output.datetime = format_time(unit.acquisition->datetime);
+    for (const auto& item : unit.items) output.item_ids.push_back(item.id);
+    output.tiles = unit.tiles;
+    output.grid = unit.grid;
+    output.memory_bytes = unit_memory_bytes(unit, context_margin);
+    plan.outputs.push_back(std::move(output));
+  }
+  return plan;
+}
+
 std::uint64_t unit_memory_bytes(const OutputUnit& unit, int context_margin) {
   return estimated_unit_bytes(ingest::context_grid(unit.grid, context_margin).pixel_count(),
                               unit.grid.pixel_count(), static_cast<int>(unit.items.size()));
@@ -92,19 +109,8 @@ Plan plan(const ProcessingOptions& options) {
   const pipeline::AssetSigner signer(http, resolved.request);
   ingest::ThreadConfigScope gdal_limits;
   pipeline::set_gdal_request_limits(gdal_limits, resolved.request.params.dl_timeout);
-  Plan plan;
-  plan.search = pipeline::search_result(outcome);
-  for (const auto& unit : pipeline::plan_outputs(outcome, resolved, signer.signer())) {
-    PlannedOutput output;
-    output.name = unit.name;
-    output.datetime = format_time(unit.acquisition->datetime);
-    for (const auto& item : unit.items) output.item_ids.push_back(item.id);
-    output.tiles = unit.tiles;
-    output.grid = unit.grid;
-    output.memory_bytes = pipeline::unit_memory_bytes(unit, options.context_margin);
-    plan.outputs.push_back(std::move(output));
-  }
-  return plan;
+  return pipeline::public_plan(outcome, pipeline::plan_outputs(outcome, resolved, signer.signer()),
+                               options.context_margin);
 }
 
 }  // namespace s2prep

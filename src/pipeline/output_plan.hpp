@@ -7,6 +7,7 @@
 
 #include <s2prep/grid.hpp>
 #include <s2prep/options.hpp>
+#include <s2prep/results.hpp>
 
 #include "ingest/acquisition_reader.hpp"
 #include "pipeline/search.hpp"
@@ -32,6 +33,10 @@ std::vector<OutputUnit> plan_outputs(const SearchOutcome& outcome, const Process
 // How many of `units` to make at once when `asked` for: one at a time for grids above 16 Mpx,
 // whatever was asked (each unit in flight holds its stack: two whole tiles would need ~26 GB).
 int acquisitions_in_flight(const std::vector<OutputUnit>& units, int asked);
+
+// The plan as the library returns it.
+Plan public_plan(const SearchOutcome& outcome, const std::vector<OutputUnit>& units,
+                 int context_margin);
 
 // Estimated peak bytes of one unit (its stack on the context grid, working rasters, outputs).
 std::uint64_t unit_memory_bytes(const OutputUnit& unit, int context_margin);

@@ -63,17 +63,6 @@ nlohmann::json params_to_json(const WorkflowParams& params) {
   return j;
 }
 
-std::vector<std::string> load_params_file(const std::filesystem::path& file,
-                                          WorkflowParams& params) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    throw InputError(
-        fmt::format("Cannot read the parameters file {}; check the path.", file.string()));
-  }
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  return load_params_text(text, file.string(), params);
-}
-
 std::vector<std::string> load_params_text(std::string_view text, const std::string& source,
                                           WorkflowParams& params) {
   YAML::Node root;
@@ -137,3 +126,18 @@ std::vector<std::string> load_params_text(std::string_view text, const std::stri
 }
 
 }  // namespace s2prep::pipeline
+
+namespace s2prep {
+
+std::vector<std::string> load_params_file(const std::filesystem::path& file,
+                                          WorkflowParams& params) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    throw InputError(
+        fmt::format("Cannot read the parameters file {}; check the path.", file.string()));
+  }
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return pipeline::load_params_text(text, file.string(), params);
+}
+
+}  // namespace s2prep

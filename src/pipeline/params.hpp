@@ -16,13 +16,6 @@ namespace s2prep::pipeline {
 // The parameters as JSON with their workflow names; pc_key is reported only as set or not.
 nlohmann::json params_to_json(const WorkflowParams& params);
 
-// Reads a YAML or JSON parameters file (JSON is read as YAML, its superset). Keys must be the
-// workflow's names exactly; an unknown key or a value of the wrong type is an InputError that
-// names the file and the key. Only keys present in the file are set in `params`.
-// Returns the names of the keys that were set.
-std::vector<std::string> load_params_file(const std::filesystem::path& file,
-                                          WorkflowParams& params);
-
 // The same for parameters already in memory; `source` names them in messages (e.g. the file).
 std::vector<std::string> load_params_text(std::string_view text, const std::string& source,
                                           WorkflowParams& params);

@@ -15,9 +15,11 @@
 #include "core/time.hpp"
 #include "ingest/grid.hpp"
 #include "pipeline/memory_budget.hpp"
+#include "pipeline/catalog.hpp"
 #include "pipeline/models.hpp"
 #include "pipeline/output_folder.hpp"
 #include "pipeline/output_plan.hpp"
+#include "pipeline/plan_file.hpp"
 #include "pipeline/produce.hpp"
 #include "pipeline/quicklook.hpp"
 #include "pipeline/resume.hpp"
@@ -40,12 +42,23 @@ std::vector<SkippedAcquisition> skipped_acquisitions(const select::Selection& se
   return skipped;
 }
 
+// What a Runner does: a whole run; only the planning, written to plan.json (write_plan); or the
+// units of a plan's shard (run_plan).
+enum class Mode { run, write_plan, run_plan };
+
 class Runner {
  public:
-  Runner(const RunOptions& options, const ProgressCallback& progress)
+  Runner(const RunOptions& options, const ProgressCallback& progress, Mode mode = Mode::run,
+         const PlanFile* plan = nullptr, Shard shard = {})
       : o_(with_defaults(options)),
         report_(progress, options.stop),
-        http_(http_options(o_.request)) {}
+        http_(http_options(o_.request)),
+        mode_(mode),
+        plan_(plan),
+        shard_(shard) {}
+
+  // In write_plan mode, after run(): the plan written.
+  Plan take_plan() { return std::move(planned_); }
 
   RunResult run() {
     // The folder is locked and checked before the search: a concurrent run or another request's
@@ -61,7 +74,11 @@ class Runner {
     // search that finds nothing leaves nothing behind.
     const FolderIdentity identity = folder_identity(region, shared_grid);
     std::error_code ec;
-    if (fs::exists(o_.out_dir, ec)) folder_.emplace(o_.out_dir, identity, o_.replace_request);
+    const auto access =
+        mode_ == Mode::run_plan ? OutputFolder::Access::shard : OutputFolder::Access::exclusive;
+    if (fs::exists(o_.out_dir, ec)) {
+      folder_.emplace(o_.out_dir, identity, o_.replace_request, access);
+    }
 
     Progress searching;
     searching.stage = "search";
@@ -79,27 +96,48 @@ class Runner {
     ingest::ThreadConfigScope gdal_limits;
     set_gdal_request_limits(gdal_limits, params.dl_timeout);
     const auto units = plan_outputs(outcome, o_, signer.signer());
+    if (plan_) check_plan(units, cloud, shadow);
     report_.check_stop();
 
-    if (!folder_) folder_.emplace(o_.out_dir, identity, o_.replace_request);
-    folder_->claim();
-    write_run_started(o_, outcome.region);
+    if (!folder_) folder_.emplace(o_.out_dir, identity, o_.replace_request, access);
     RunResult result;
-    // Acquisitions overlap: one reads from the network while another is in inference.
-    std::vector<OutputSummary> summaries(units.size());
-    const ProduceContext context{o_, signer.signer(), http_, o_.out_dir, report_};
-    run_bounded(static_cast<int>(units.size()),
-                acquisitions_in_flight(units, o_.acquisitions_in_flight), [&](int i) {
-                  summaries[i] = make_output(units[i], i, units.size(), cloud, shadow, context);
-                });
-    result.outputs = std::move(summaries);
     result.skipped = skipped_acquisitions(outcome.selection);
     result.items_json = o_.out_dir / "items.json";
+    result.notices = std::move(notices);
+    if (mode_ == Mode::write_plan) {
+      folder_->claim();
+      write_text_atomically(o_.out_dir / kPlanFile,
+                            plan_to_json(o_, outcome, units, cloud, shadow).dump(1) + "\n");
+      spdlog::info("Plan of {} units written to {}", units.size(),
+                   (o_.out_dir / kPlanFile).string());
+      planned_ = public_plan(outcome, units, o_.context_margin);
+      return result;
+    }
+    // The shards of a plan share the folder the planner claimed; a plain run claims it now.
+    if (mode_ == Mode::run || !fs::exists(o_.out_dir / "folder.json")) folder_->claim();
+    if (mode_ == Mode::run) write_run_started(o_, outcome.region);
+    std::vector<std::size_t> mine(units.size());
+    for (std::size_t i = 0; i < units.size(); ++i) mine[i] = i;
+    if (mode_ == Mode::run_plan) {
+      mine = shard_units(units.size(), shard_);
+      spdlog::info("Shard {}/{}: {} of the plan's {} units", shard_.index, shard_.count,
+                   mine.size(), units.size());
+    }
+    // Acquisitions overlap: one reads from the network while another is in inference.
+    std::vector<OutputSummary> summaries(mine.size());
+    const ProduceContext context{o_, signer.signer(), http_, o_.out_dir, report_};
+    run_bounded(static_cast<int>(mine.size()),
+                acquisitions_in_flight(units, o_.acquisitions_in_flight), [&](int k) {
+                  const std::size_t i = mine[k];
+                  summaries[k] = make_output(units[i], i, units.size(), cloud, shadow, context);
+                });
+    result.outputs = std::move(summaries);
     // Every complete output of the folder, also those of earlier runs of this request.
     folder_->refresh_catalogue();
-    write_run_complete(o_, outcome, cloud, shadow, result);
-    if (o_.quicklook) write_index_html(o_.out_dir, result);
-    result.notices = std::move(notices);
+    if (mode_ == Mode::run) {
+      write_run_complete(o_, outcome, cloud, shadow, result);
+      if (o_.quicklook) write_index_html(o_.out_dir, result);
+    }
     return result;
   }
 
@@ -121,6 +159,36 @@ class Runner {
     id.layout = o_.layout == Layout::grid ? "grid" : o_.full_tile ? "tile full-tile" : "tile";
     id.grid = shared_grid;
     return id;
+  }
+
+  // A worker must make exactly what was planned: the same models and the same units.
+  void check_plan(const std::vector<OutputUnit>& units, const LoadedModel& cloud,
+                  const LoadedModel& shadow) const {
+    for (const auto& [planned, loaded, kind] :
+         {std::tuple{&plan_->cloud_model, &cloud, "cloud"},
+          std::tuple{&plan_->shadow_model, &shadow, "shadow"}}) {
+      if (planned->info.sha256 != loaded->resolved.sha256 ||
+          planned->info.engine != loaded->engine) {
+        throw InputError(fmt::format(
+            "The {} model '{}' resolves here to {} ({} on {}), but the plan was made with {} "
+            "({} on {}); give the planned model file (--model-dir or S2PREP_MODEL_DIR).",
+            kind, planned->spec, loaded->resolved.name,
+            loaded->resolved.sha256.empty() ? "built in" : loaded->resolved.sha256.substr(0, 12),
+            loaded->engine, planned->info.name,
+            planned->info.sha256.empty() ? "built in" : planned->info.sha256.substr(0, 12),
+            planned->info.engine));
+      }
+    }
+    bool same = units.size() == plan_->units.size();
+    for (std::size_t i = 0; same && i < units.size(); ++i) {
+      same = units[i].name == plan_->units[i].name && units[i].grid == plan_->units[i].grid;
+    }
+    if (!same) {
+      throw Error(fmt::format(
+          "The plan's {} units are not what this s2prep makes of the plan's items ({} units); "
+          "write the plan again with this version.",
+          plan_->units.size(), units.size()));
+    }
   }
 
   // One output: kept when complete for this request, else made and written.
@@ -159,7 +227,11 @@ class Runner {
   const RunOptions o_;
   const ProgressReporter report_;
   net::HttpClient http_;
+  const Mode mode_;
+  const PlanFile* plan_;
+  const Shard shard_;
   std::optional<OutputFolder> folder_;
+  Plan planned_;  // what write_plan wrote
 };
 
 RunResult run_per_feature(const RunOptions& options, const ProgressCallback& progress) {
@@ -220,6 +292,41 @@ RunResult run(const RunOptions& options, const ProgressCallback& progress) {
   }
   if (options.per_feature) return pipeline::run_per_feature(options, progress);
   return pipeline::Runner(options, progress).run();
+}
+
+Plan write_plan(const RunOptions& options) {
+  initialize();
+  if (options.out_dir.empty()) throw InputError("plan needs an output folder (--out).");
+  if (options.per_feature) {
+    throw InputError(
+        "--per-feature is not supported by plan yet; plan each feature with a geometry of its "
+        "own and --out in a folder of its own.");
+  }
+  pipeline::Runner runner(options, {}, pipeline::Mode::write_plan);
+  runner.run();
+  return runner.take_plan();
+}
+
+RunResult run_plan(const std::filesystem::path& plan_file, const PlanRunOptions& options,
+                   const ProgressCallback& progress) {
+  initialize();
+  if (options.shard.count < 1 || options.shard.index < 0 ||
+      options.shard.index >= options.shard.count) {
+    throw InputError(fmt::format("Shard {}/{} does not exist; shards are 0/N to N-1/N.",
+                                 options.shard.index, options.shard.count));
+  }
+  const pipeline::PlanFile plan = pipeline::read_plan(plan_file);
+  RunOptions run_options = plan.options;
+  run_options.out_dir = options.out_dir.empty() ? plan_file.parent_path() : options.out_dir;
+  if (run_options.out_dir.empty()) run_options.out_dir = ".";
+  run_options.model_dir = options.model_dir;
+  run_options.jobs = options.jobs;
+  run_options.acquisitions_in_flight = options.acquisitions_in_flight;
+  run_options.memory_limit_bytes = options.memory_limit_bytes;
+  run_options.force = options.force;
+  run_options.stop = options.stop;
+  return pipeline::Runner(run_options, progress, pipeline::Mode::run_plan, &plan, options.shard)
+      .run();
 }
 
 }  // namespace s2prep

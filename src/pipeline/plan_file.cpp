@@ -1,0 +1,205 @@
+#include "pipeline/plan_file.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <s2prep/errors.hpp>
+
+#include "core/json_limits.hpp"
+#include "core/time.hpp"
+#include "core/version.hpp"
+#include "net/http_client.hpp"
+#include "pipeline/params.hpp"
+
+namespace s2prep::pipeline {
+namespace {
+
+using json = nlohmann::json;
+
+json grid_json(const Grid& g) {
+  return {{"epsg", g.epsg}, {"transform", g.transform}, {"width", g.width}, {"height", g.height}};
+}
+
+Grid grid_from(const json& j) {
+  Grid g;
+  g.epsg = j.at("epsg").get<int>();
+  g.transform = j.at("transform").get<std::array<double, 6>>();
+  g.width = j.at("width").get<int>();
+  g.height = j.at("height").get<int>();
+  return g;
+}
+
+json model_json(const std::string& spec, const LoadedModel& m) {
+  return {{"spec", spec},
+          {"name", m.resolved.name},
+          {"sha256", m.resolved.sha256},
+          {"engine", m.engine}};
+}
+
+PlannedModel model_from(const json& j) {
+  return {j.at("spec").get<std::string>(),
+          {j.at("name").get<std::string>(), j.at("sha256").get<std::string>(),
+           j.at("engine").get<std::string>()}};
+}
+
+WorkflowParams params_from(const json& j) {
+  WorkflowParams p;
+  p.min_tile_cover = j.at("min_tile_cover").get<double>();
+  if (!j.at("max_tiles_per_time").is_null()) {
+    p.max_tiles_per_time = j.at("max_tiles_per_time").get<int>();
+  }
+  p.cloud_thr = j.at("cloud_thr").get<double>();
+  p.shadow_thr = j.at("shadow_thr").get<double>();
+  p.in_memory = j.at("in_memory").get<bool>();
+  p.cloud_model = j.at("cloud_model").get<std::string>();
+  p.shadow_model = j.at("shadow_model").get<std::string>();
+  p.dl_timeout = j.at("dl_timeout").get<double>();
+  // The key is never in a plan: each worker brings its own (PC_SDK_SUBSCRIPTION_KEY).
+  return p;
+}
+
+}  // namespace
+
+json plan_to_json(const RunOptions& o, const SearchOutcome& outcome,
+                  const std::vector<OutputUnit>& units, const LoadedModel& cloud,
+                  const LoadedModel& shadow) {
+  json plan;
+  plan["s2prep_plan"] = kPlanFormat;
+  plan["s2prep_version"] = kVersion;
+  const auto& services = o.request.services;
+  plan["request"] = {
+      // The region as the outputs' folder records it (12 decimals): reading it back gives
+      // the same region, grid and folder identity.
+      {"geometry", outcome.region.lonlat().to_wkt()},
+      {"start", format_time(outcome.range.start)},
+      {"end", format_time(outcome.range.end)},
+      {"stac_url", net::redact_url(services.stac_url)},
+      {"token_url",
+       services.token_url == "none" ? std::string("none") : net::redact_url(services.token_url)},
+      {"sign_hosts", services.sign_hosts},
+      {"collection", services.collection},
+      {"max_cloud_cover",
+       o.request.max_cloud_cover ? json(*o.request.max_cloud_cover) : json(nullptr)}};
+  plan["parameters"] = params_to_json(o.request.params);
+  plan["options"] = {{"layout", std::string(to_string(o.layout))},
+                     {"full_tile", o.full_tile},
+                     {"keep_probabilities", o.keep_probabilities},
+                     {"engine", std::string(to_string(o.engine))},
+                     {"harmonize", o.harmonize},
+                     {"dilation", o.dilation_radius},
+                     {"min_area", o.min_area},
+                     {"context", o.context_margin},
+                     {"quicklook", o.quicklook}};
+  plan["models"] = {{"cloud", model_json(o.request.params.cloud_model, cloud)},
+                    {"shadow", model_json(o.request.params.shadow_model, shadow)}};
+  plan["search"] = {{"complete", outcome.complete},
+                    {"warnings", outcome.warnings},
+                    {"items_found", outcome.items_found}};
+  json items = json::array();
+  for (const auto& item : outcome.items) items.push_back(item.raw);
+  plan["items"] = std::move(items);
+  json planned = json::array();
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    const auto& u = units[i];
+    json ids = json::array();
+    for (const auto& item : u.items) ids.push_back(item.id);
+    planned.push_back({{"unit", i},
+                       {"name", u.name},
+                       {"datetime", format_time(u.acquisition->datetime)},
+                       {"items", ids},
+                       {"tiles", u.tiles},
+                       {"grid", grid_json(u.grid)},
+                       {"memory_bytes", unit_memory_bytes(u, o.context_margin)}});
+  }
+  plan["units"] = std::move(planned);
+  return plan;
+}
+
+PlanFile read_plan(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    throw InputError(
+        fmt::format("Cannot read the plan {}; give the plan.json that s2prep plan "
+                    "wrote.",
+                    file.string()));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  PlanFile plan;
+  try {
+    const json j = parse_outside_json(text.str(), kUnboundedDepth);
+    if (j.value("s2prep_plan", 0) != kPlanFormat) {
+      throw InputError(fmt::format(
+          "{} is not a plan of this s2prep version (format {}); write it again with s2prep plan.",
+          file.string(), j.value("s2prep_plan", 0)));
+    }
+    if (j.value("s2prep_version", "") != std::string(kVersion)) {
+      throw InputError(fmt::format(
+          "{} was written by s2prep {}, this is {}: workers must run the version that planned, "
+          "so every output is made the same way.",
+          file.string(), j.value("s2prep_version", "?"), kVersion));
+    }
+    RunOptions& o = plan.options;
+    const json& r = j.at("request");
+    o.request.geometry = r.at("geometry").get<std::string>();
+    o.request.start = r.at("start").get<std::string>();
+    o.request.end = r.at("end").get<std::string>();
+    o.request.services.stac_url = r.at("stac_url").get<std::string>();
+    o.request.services.token_url = r.at("token_url").get<std::string>();
+    o.request.services.sign_hosts = r.at("sign_hosts").get<std::vector<std::string>>();
+    o.request.services.collection = r.at("collection").get<std::string>();
+    if (!r.at("max_cloud_cover").is_null()) {
+      o.request.max_cloud_cover = r.at("max_cloud_cover").get<double>();
+    }
+    o.request.params = params_from(j.at("parameters"));
+    const json& opt = j.at("options");
+    o.layout = parse_layout(opt.at("layout").get<std::string>());
+    o.full_tile = opt.at("full_tile").get<bool>();
+    o.keep_probabilities = opt.at("keep_probabilities").get<bool>();
+    o.engine = parse_engine(opt.at("engine").get<std::string>());
+    o.harmonize = opt.at("harmonize").get<bool>();
+    o.dilation_radius = opt.at("dilation").get<int>();
+    o.min_area = opt.at("min_area").get<int>();
+    o.context_margin = opt.at("context").get<int>();
+    o.quicklook = opt.at("quicklook").get<bool>();
+    // Whatever the planner accepted, the workers accept: the plan is the selection.
+    o.allow_incomplete = true;
+    std::vector<std::string> items;
+    for (const auto& item : j.at("items")) items.push_back(item.dump());
+    o.request.items = std::move(items);
+    plan.cloud_model = model_from(j.at("models").at("cloud"));
+    plan.shadow_model = model_from(j.at("models").at("shadow"));
+    for (const auto& u : j.at("units")) {
+      PlannedOutput out;
+      out.name = u.at("name").get<std::string>();
+      out.datetime = u.at("datetime").get<std::string>();
+      out.item_ids = u.at("items").get<std::vector<std::string>>();
+      out.tiles = u.at("tiles").get<std::vector<std::string>>();
+      out.grid = grid_from(u.at("grid"));
+      out.memory_bytes = u.at("memory_bytes").get<std::uint64_t>();
+      plan.units.push_back(std::move(out));
+    }
+  } catch (const JsonProblem& e) {
+    throw InputError(fmt::format("The plan {} is {}; write it again with s2prep plan.",
+                                 file.string(), e.what()));
+  } catch (const json::exception& e) {
+    throw InputError(fmt::format("The plan {} is damaged ({}); write it again with s2prep plan.",
+                                 file.string(), e.what()));
+  }
+  return plan;
+}
+
+std::vector<std::size_t> shard_units(std::size_t count, const Shard& shard) {
+  std::vector<std::size_t> mine;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i % static_cast<std::size_t>(shard.count) == static_cast<std::size_t>(shard.index)) {
+      mine.push_back(i);
+    }
+  }
+  return mine;
+}
+
+}  // namespace s2prep::pipeline

@@ -1,0 +1,119 @@
+// `s2prep plan`, `s2prep run --plan --shard` and `s2prep collect` as a cluster uses them: plan
+// once, run the shards (at the same time, on one folder), collect; the files must equal a single
+// run's byte for byte.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cli_support.hpp"
+
+namespace s2prep::clitest {
+namespace {
+
+using ::testing::HasSubstr;
+
+class PlanCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { served_ = new ServedScene(); }
+  static void TearDownTestSuite() {
+    delete served_;
+    served_ = nullptr;
+  }
+  // The demo region over two dates: two acquisitions, two tiles each in the tile layout.
+  static std::vector<std::string> request(const std::string& command, const fs::path& out,
+                                          std::vector<std::string> extra = {}) {
+    auto args = served_->args(demo_region(), {"2023-08-01", "2023-09-30"}, out, std::move(extra));
+    args.front() = command;
+    return args;
+  }
+  static ServedScene* served_;
+  TempDir single_, planned_;
+  TempDir logs_[3];
+};
+
+ServedScene* PlanCli::served_ = nullptr;
+
+TEST_F(PlanCli, ShardsAtOnceThenCollectEqualASingleRun) {
+  const std::vector<std::string> layout{"--layout", "tile", "--keep-probabilities"};
+  const auto single = s2prep(request("run", single_.path(), layout));
+  ASSERT_EQ(single.exit_code, 0) << describe(single);
+
+  const auto plan = s2prep(request("plan", planned_.path(), layout));
+  ASSERT_EQ(plan.exit_code, 0) << describe(plan);
+  const json written = read_json(planned_.path() / "plan.json");
+  const std::size_t units = written.at("units").size();
+  ASSERT_EQ(units, output_items(single_.path()).size());
+  EXPECT_THAT(plan.out, HasSubstr(std::to_string(units) + " units"));
+  EXPECT_FALSE(written.at("items").empty());
+  EXPECT_EQ(written.dump().find("pc_key\":\"("), std::string::npos) << "no key in a plan";
+
+  const auto before = s2prep({"collect", "--out", planned_.path().string()});
+  EXPECT_EQ(before.exit_code, 1) << describe(before);
+  EXPECT_THAT(before.err, HasSubstr("missing: " + written["units"][0]["name"].get<std::string>()));
+
+  // Three shards at once on the same folder, as a cluster's tasks would run.
+  const std::string plan_file = (planned_.path() / "plan.json").string();
+  std::vector<std::unique_ptr<Background>> shards;
+  for (int i = 0; i < 3; ++i) {
+    shards.push_back(std::make_unique<Background>(
+        std::vector<std::string>{"run", "--plan", plan_file, "--shard", std::to_string(i) + "/3"},
+        std::map<std::string, std::string>{}, logs_[i].path()));
+  }
+  for (auto& shard : shards) EXPECT_EQ(shard->wait(), 0) << shard->err();
+
+  const auto after = s2prep({"collect", "--out", planned_.path().string()});
+  EXPECT_EQ(after.exit_code, 0) << describe(after);
+  EXPECT_THAT(after.out, HasSubstr(std::to_string(units) + " of " + std::to_string(units) +
+                                   " units complete"));
+  EXPECT_EQ(differing_files(single_.path(), planned_.path(),
+                            {"run.json", "folder.json", "plan.json", ".s2prep.lock"}),
+            std::vector<std::string>{});
+}
+
+TEST_F(PlanCli, TheShardComesFromTheClusterEngine) {
+  ASSERT_EQ(s2prep(request("plan", planned_.path())).exit_code, 0);
+  const std::string plan_file = (planned_.path() / "plan.json").string();
+  const std::size_t units = read_json(plan_file).at("units").size();
+  ASSERT_EQ(units, 2u);
+  // Slurm array task 8 of an array 7-8: the second shard of two, unit 1 only.
+  const auto slurm = s2prep({"run", "--plan", plan_file}, {{"SLURM_ARRAY_TASK_ID", "8"},
+                                                           {"SLURM_ARRAY_TASK_MIN", "7"},
+                                                           {"SLURM_ARRAY_TASK_COUNT", "2"}});
+  ASSERT_EQ(slurm.exit_code, 0) << describe(slurm);
+  EXPECT_EQ(output_items(planned_.path()).size(), 1u);
+  EXPECT_EQ(output_items(planned_.path())[0]["id"], read_json(plan_file)["units"][1]["name"]);
+  // A Kubernetes Indexed Job gives the index only: the count comes from S2PREP_SHARD_COUNT.
+  const auto no_count = s2prep({"run", "--plan", plan_file}, {{"JOB_COMPLETION_INDEX", "0"}});
+  EXPECT_EQ(no_count.exit_code, 2) << describe(no_count);
+  EXPECT_THAT(no_count.err, HasSubstr("S2PREP_SHARD_COUNT"));
+  const auto k8s = s2prep({"run", "--plan", plan_file},
+                          {{"JOB_COMPLETION_INDEX", "0"}, {"S2PREP_SHARD_COUNT", "2"}});
+  ASSERT_EQ(k8s.exit_code, 0) << describe(k8s);
+  EXPECT_EQ(output_items(planned_.path()).size(), 2u);
+  // Everything is complete: a rerun of a shard keeps the outputs.
+  const auto again = s2prep({"run", "--plan", plan_file, "--shard", "0/1"});
+  EXPECT_EQ(again.exit_code, 0) << describe(again);
+  EXPECT_THAT(again.err + again.out, HasSubstr("resumed"));
+}
+
+TEST_F(PlanCli, BadShardsAndRequestsAreRefused) {
+  ASSERT_EQ(s2prep(request("plan", planned_.path())).exit_code, 0);
+  const std::string plan_file = (planned_.path() / "plan.json").string();
+  for (const std::string shard : {"2/2", "1", "-1/2", "a/b"}) {
+    const auto r = s2prep({"run", "--plan", plan_file, "--shard", shard});
+    EXPECT_EQ(r.exit_code, 2) << shard << ": " << describe(r);
+    EXPECT_THAT(r.err, HasSubstr("--shard")) << shard;
+  }
+  const auto mixed =
+      s2prep({"run", "--plan", plan_file, "--shard", "0/1", "--geometry", demo_region()});
+  EXPECT_EQ(mixed.exit_code, 2) << describe(mixed);
+  EXPECT_EQ(s2prep({"plan", "--geometry", demo_region(), "--start", "2020-01-01", "--end",
+                    "2020-01-31", "--stac-url", served_->server.stac_url(), "--token-url",
+                    served_->server.token_url(), "--out", (single_.path() / "none").string()})
+                .exit_code,
+            3);
+  const auto not_a_plan = s2prep({"collect", "--out", single_.path().string()});
+  EXPECT_EQ(not_a_plan.exit_code, 2) << describe(not_a_plan);
+}
+
+}  // namespace
+}  // namespace s2prep::clitest
