@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <regex>
+
 #include "../cli/cli_support.hpp"
 #include "slurm_cluster.hpp"
 
@@ -130,6 +132,25 @@ TEST_F(Slurm, ArrayOfPlanShardsEqualsOneProcessRun) {
   const auto array = submit(kArrayScript, "0-3", logs.path(), {{"S2PREP_BIN", kBin}},
                             {(out / "plan.json").string()});
   ASSERT_EQ(array.exit_code, 0) << describe(array) << task_logs(logs.path());
+  // Each task made the shard of its own index, and the four shares add up to the plan.
+  int shared = 0;
+  for (int task = 0; task < 4; ++task) {
+    const auto files = list_files(logs.path());
+    const auto log = std::find_if(files.begin(), files.end(), [&](const std::string& f) {
+      return f.ends_with("_" + std::to_string(task) + ".out");
+    });
+    ASSERT_NE(log, files.end()) << "no output of task " << task << task_logs(logs.path());
+    std::smatch m;
+    const std::string text = read_text(logs / *log);
+    ASSERT_TRUE(
+        std::regex_search(text, m, std::regex("Shard (\\d+)/4: (\\d+) of the plan's (\\d+) units")))
+        << text;
+    EXPECT_EQ(std::stoi(m[1]), task);
+    EXPECT_EQ(std::stoi(m[3]), units);
+    shared += std::stoi(m[2]);
+  }
+  EXPECT_EQ(shared, units);
+
   const auto collected = s2prep({"collect", "--out", out.path().string()});
   ASSERT_EQ(collected.exit_code, 0) << describe(collected) << task_logs(logs.path());
 
