@@ -54,9 +54,12 @@ class Slurm : public ::testing::Test {
   // `sbatch --wait` of `script` with `args`, its tasks' output in `logs`.
   static RunResult submit(const fs::path& script, const std::string& array, const fs::path& logs,
                           std::map<std::string, std::string> env = {},
-                          std::vector<std::string> args = {}) {
+                          std::vector<std::string> args = {},
+                          std::vector<std::string> sbatch_options = {}) {
     std::vector<std::string> argv{"sbatch", "--wait", "--array=" + array,
-                                  "--output=" + (logs / "%A_%a.out").string(), script.string()};
+                                  "--output=" + (logs / "%A_%a.out").string()};
+    argv.insert(argv.end(), sbatch_options.begin(), sbatch_options.end());
+    argv.push_back(script.string());
     argv.insert(argv.end(), args.begin(), args.end());
     return cluster_->command(argv, clean_env(std::move(env)), std::chrono::seconds(600));
   }
@@ -129,8 +132,9 @@ TEST_F(Slurm, ArrayOfPlanShardsEqualsOneProcessRun) {
   // More units than tasks, so some task runs several.
   ASSERT_GT(units, 4);
 
+  // With the CPUs per task given, the script sets s2prep's inference threads to match.
   const auto array = submit(kArrayScript, "0-3", logs.path(), {{"S2PREP_BIN", kBin}},
-                            {(out / "plan.json").string()});
+                            {(out / "plan.json").string()}, {"--cpus-per-task=1"});
   ASSERT_EQ(array.exit_code, 0) << describe(array) << task_logs(logs.path());
   // Each task made the shard of its own index, and the four shares add up to the plan.
   int shared = 0;
