@@ -1,7 +1,8 @@
 // examples/kubernetes/s2prep-indexed-job.yaml as Kubernetes reads it: parsed by PyYAML (an
 // independent YAML parser), it is one Indexed Job whose pods run `s2prep run --plan` on a
 // mounted plan, write to S3 with credentials from a Secret, and take their shard count from an
-// environment variable equal to the Job's completions.
+// environment variable equal to the Job's completions; its pods' command and environment, run
+// here once per index as Kubernetes would, make every unit of a plan.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "process.hpp"
+#include "../cli/cli_support.hpp"
 
 namespace s2prep::scaleouttest {
 namespace {
 
-using json = nlohmann::json;
+using namespace s2prep::clitest;
 
 const std::string kManifest =
     std::string(S2PREP_SOURCE_DIR) + "/examples/kubernetes/s2prep-indexed-job.yaml";
@@ -119,6 +120,44 @@ TEST(KubernetesManifest, IsAnIndexedJobRunningPlanShardsIntoS3) {
     EXPECT_FALSE(e->contains("value")) << name;
     EXPECT_TRUE(e->contains("valueFrom") && e->at("valueFrom").contains("secretKeyRef")) << name;
   }
+}
+
+// Each pod: the container's command with the plan and the destination swapped for a local
+// folder (no S3 here), the manifest's environment (apart from the image's model folder) and the
+// JOB_COMPLETION_INDEX Kubernetes sets. Together the Job's pods make every unit of the plan.
+TEST(KubernetesManifest, ItsPodsMakeEveryUnitOfAPlan) {
+  const auto docs = manifest_documents();
+  const json& job = the_job(docs);
+  const int completions = job.at("spec").at("completions").get<int>();
+  const json& container = job.at("spec").at("template").at("spec").at("containers").at(0);
+
+  ServedScene served;
+  TempDir out("s2prep-k8s-out");
+  auto plan_args = served.args(demo_region(), {"2021-01-01", "2023-12-31"}, out.path());
+  plan_args.at(0) = "plan";
+  const auto planned = s2prep(plan_args);
+  ASSERT_EQ(planned.exit_code, 0) << describe(planned);
+  const int units = std::stoi(planned.out);
+  ASSERT_GT(units, 1);
+
+  auto argv = command_line(container);
+  ASSERT_EQ(argv.at(0), "s2prep");
+  argv.at(0) = kBin;
+  *(std::find(argv.begin(), argv.end(), "--plan") + 1) = (out / "plan.json").string();
+  *(std::find(argv.begin(), argv.end(), "--out") + 1) = out.path().string();
+  std::map<std::string, std::string> env;
+  for (const auto& e : container.at("env")) {
+    if (e.contains("value")) env[e.at("name")] = e.at("value");
+  }
+  env.erase("S2PREP_MODEL_DIR");  // the image's; the plan was made with the built-in models
+  for (int index = 0; index < completions; ++index) {
+    env["JOB_COMPLETION_INDEX"] = std::to_string(index);
+    const auto pod = s2prep::testing::run_process(argv, clean_env(env));
+    ASSERT_EQ(pod.exit_code, 0) << "index " << index << ": " << describe(pod);
+  }
+  const auto collected = s2prep({"collect", "--out", out.path().string()});
+  EXPECT_EQ(collected.exit_code, 0) << describe(collected);
+  EXPECT_EQ(output_items(out.path()).size(), std::size_t(units));
 }
 
 }  // namespace
