@@ -74,12 +74,14 @@ class Slurm : public ::testing::Test {
   // The scene's server and a single-process run of the request, made by the first test that
   // needs them.
   static const fs::path& single_run() {
+    if (!served_) served_ = std::make_unique<ServedScene>();
     if (!single_) {
-      served_ = std::make_unique<ServedScene>();
-      single_ = std::make_unique<TempDir>("s2prep-slurm-single");
-      const auto r = served_->run(demo_region(), kDates, single_->path());
-      if (r.exit_code != 0)
+      TempDir dir("s2prep-slurm-single");
+      const auto r = served_->run(demo_region(), kDates, dir.path());
+      if (r.exit_code != 0) {
         throw std::runtime_error("the single-process run failed: " + describe(r));
+      }
+      single_ = std::make_unique<TempDir>(std::move(dir));
     }
     return single_->path();
   }
