@@ -33,7 +33,8 @@ bool initialize(const ProcessSettings& settings = {});
 
 // The acquisitions the workflow would use for the request, without reading pixels. A search that
 // finds nothing returns an empty result (see `skipped`) rather than throwing.
-SearchResult search(const Request& request);
+// A stop request ends it between two catalogue pages (Cancelled).
+SearchResult search(const Request& request, std::stop_token stop = {});
 
 // The outputs run() would write (names, items and grids), without reading pixels (the tile
 // layout reads each tile's COG header for its grid). Throws NothingFoundError when no

@@ -390,8 +390,9 @@ class Call {
 py::dict search(const py::dict& values) {
   const auto options = options_from(values);
   Call call{py::none()};
+  const auto stop = call.stop_token();
   const auto result =
-      call.run<s2prep::SearchResult>([&] { return s2prep::search(options.request); });
+      call.run<s2prep::SearchResult>([&] { return s2prep::search(options.request, stop); });
   return search_dict(result);
 }
 
@@ -515,8 +516,8 @@ py::dict run_plan(const std::string& plan_file, int shard_index, int shard_count
   Call call(std::move(progress));
   options.stop = call.stop_token();
   auto callback = call.progress_callback();
-  const auto result = call.run<s2prep::RunResult>(
-      [&] { return s2prep::run_plan(plan_file, options, callback); });
+  const auto result =
+      call.run<s2prep::RunResult>([&] { return s2prep::run_plan(plan_file, options, callback); });
   py::list outputs;
   for (const auto& o : result.outputs) outputs.append(summary_dict(o));
   py::dict d;
@@ -604,8 +605,7 @@ PYBIND11_MODULE(_s2prep, m) {
   m.def("run", &run, py::arg("options"), py::arg("progress"));
   m.def("read_params_file", &read_params_file, py::arg("path"));
   m.def("write_plan", &write_plan, py::arg("options"));
-  m.def("run_plan", &run_plan, py::arg("plan_file"), py::arg("shard_index"),
-        py::arg("shard_count"), py::arg("model_dir"), py::arg("jobs"), py::arg("force"),
-        py::arg("progress"));
+  m.def("run_plan", &run_plan, py::arg("plan_file"), py::arg("shard_index"), py::arg("shard_count"),
+        py::arg("model_dir"), py::arg("jobs"), py::arg("force"), py::arg("progress"));
   m.def("collect", &collect, py::arg("out_dir"));
 }

@@ -56,7 +56,7 @@ LoadResult load(const ProcessingOptions& options, const ProgressCallback& progre
   Progress searching;
   searching.stage = "search";
   report(searching);
-  const auto outcome = search(o.request, http);
+  const auto outcome = search(o.request, http, o.stop);
   require_complete(outcome, o.allow_incomplete);
 
   LoadResult result;

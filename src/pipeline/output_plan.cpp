@@ -104,7 +104,7 @@ Plan plan(const ProcessingOptions& options) {
   ProcessingOptions resolved = options;
   resolved.request = pipeline::with_environment_defaults(options.request);
   net::HttpClient http(pipeline::http_options(resolved.request));
-  const auto outcome = pipeline::search(resolved.request, http);
+  const auto outcome = pipeline::search(resolved.request, http, options.stop);
   pipeline::require_complete(outcome, options.allow_incomplete);
   const pipeline::AssetSigner signer(http, resolved.request);
   ingest::ThreadConfigScope gdal_limits;

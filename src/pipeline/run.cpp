@@ -14,8 +14,8 @@
 #include "core/parallel.hpp"
 #include "core/time.hpp"
 #include "ingest/grid.hpp"
-#include "pipeline/memory_budget.hpp"
 #include "pipeline/catalog.hpp"
+#include "pipeline/memory_budget.hpp"
 #include "pipeline/models.hpp"
 #include "pipeline/output_folder.hpp"
 #include "pipeline/output_plan.hpp"
@@ -83,7 +83,7 @@ class Runner {
     Progress searching;
     searching.stage = "search";
     report_(searching);
-    const auto outcome = search(o_.request, http_);
+    const auto outcome = search(o_.request, http_, o_.stop);
     require_complete(outcome, o_.allow_incomplete);
 
     std::vector<std::string> notices;

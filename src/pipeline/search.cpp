@@ -18,7 +18,8 @@ namespace s2prep::pipeline {
 namespace {
 
 stac::SearchResult catalogue_items(const Request& request, const geo::Region& region,
-                                   const TimeRange& range, net::HttpClient& http) {
+                                   const TimeRange& range, net::HttpClient& http,
+                                   std::stop_token stop) {
   stac::SearchRequest query;
   query.collections = {request.services.collection};
   query.intersects = region.lonlat().to_geojson();
@@ -27,6 +28,7 @@ stac::SearchResult catalogue_items(const Request& request, const geo::Region& re
   query.max_cloud_cover = request.max_cloud_cover;
   net::Headers secret_headers(request.http.stac_headers.begin(), request.http.stac_headers.end());
   stac::StacClient client(request.services.stac_url, http, std::move(secret_headers));
+  client.set_stop(std::move(stop));
   spdlog::info("Searching {} for {} items from {} to {}",
                net::redact_url(request.services.stac_url), request.services.collection,
                format_time(range.start), format_time(range.end));
@@ -61,13 +63,13 @@ stac::SearchResult given_items(const std::vector<std::string>& texts, const geo:
 
 }  // namespace
 
-SearchOutcome search_all(const Request& request, net::HttpClient& http) {
+SearchOutcome search_all(const Request& request, net::HttpClient& http, std::stop_token stop) {
   request.validate();
   auto region = geo::Region::parse(request.geometry);
   const auto range = parse_time_range(request.start, request.end);
 
   auto found = request.items ? given_items(*request.items, region)
-                             : catalogue_items(request, region, range, http);
+                             : catalogue_items(request, region, range, http, std::move(stop));
   // Catalogue values go into file names and log lines: an item that cannot be named safely, or
   // that lies outside the requested time range, is dropped, never trusted.
   std::erase_if(found.items, [&](const stac::Item& item) {
@@ -124,8 +126,8 @@ SearchOutcome search_all(const Request& request, net::HttpClient& http) {
   return outcome;
 }
 
-SearchOutcome search(const Request& request, net::HttpClient& http) {
-  auto outcome = search_all(request, http);
+SearchOutcome search(const Request& request, net::HttpClient& http, std::stop_token stop) {
+  auto outcome = search_all(request, http, std::move(stop));
   if (!outcome.nothing_found.empty()) {
     if (!outcome.complete) {
       throw Error(fmt::format("{} The search may also be incomplete: narrow the time range.",
@@ -210,12 +212,12 @@ namespace s2prep {
 
 std::string SearchResult::to_json() const { return pipeline::search_json(*this).dump(); }
 
-SearchResult search(const Request& request) {
+SearchResult search(const Request& request, std::stop_token stop) {
   initialize();
   request.validate();
   const Request resolved = pipeline::with_environment_defaults(request);
   net::HttpClient http(pipeline::http_options(resolved));
-  return pipeline::search_result(pipeline::search_all(resolved, http));
+  return pipeline::search_result(pipeline::search_all(resolved, http, std::move(stop)));
 }
 
 }  // namespace s2prep

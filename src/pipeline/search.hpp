@@ -3,6 +3,7 @@
 // per acquisition the tiles to use (the reference's s2.list and s2.filter, with exact tile
 // selection).
 
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -36,11 +37,11 @@ struct SearchOutcome {
 // Throws InputError for a bad geometry, dates or parameters, NothingFoundError when the
 // catalogue has no items or no acquisition can cover the region (Error instead when the search
 // may also be incomplete), RemoteError when the STAC API fails.
-SearchOutcome search(const Request& request, net::HttpClient& http);
+SearchOutcome search(const Request& request, net::HttpClient& http, std::stop_token stop = {});
 
 // As search(), but an outcome without acquisitions is returned (with `nothing_found` set)
 // rather than thrown, so that its skipped acquisitions can still be reported.
-SearchOutcome search_all(const Request& request, net::HttpClient& http);
+SearchOutcome search_all(const Request& request, net::HttpClient& http, std::stop_token stop = {});
 
 // Throws Error (one sentence) when the outcome may be incomplete and `allow_incomplete` is
 // false; with it, logs a warning.

@@ -70,8 +70,9 @@ bool in_time_order(const std::vector<Seen>& s, int direction) {
 class SearchRun {
  public:
   SearchRun(const std::string& root_url, net::HttpClient& http, const net::Headers& secret_headers,
-            int max_pages, const SearchRequest& request)
-      : url_(root_url + "/search"),
+            int max_pages, const SearchRequest& request, std::stop_token stop)
+      : stop_(std::move(stop)),
+        url_(root_url + "/search"),
         http_(http),
         secret_headers_(secret_headers),
         max_pages_(max_pages),
@@ -100,6 +101,7 @@ class SearchRun {
     return http_.send(request);
   }
 
+  std::stop_token stop_;
   std::string url_;
   net::HttpClient& http_;
   const net::Headers& secret_headers_;
@@ -118,6 +120,7 @@ Chain SearchRun::follow(Page page) {
   seen_pages_.insert(page.key());
   bool first = true;
   while (true) {
+    if (stop_.stop_requested()) throw Cancelled("The catalogue search was stopped on request.");
     if (pages_ >= max_pages_) {
       incomplete(fmt::format(
           "The STAC search at {} stopped after {} requests (the page cap) with {} items; the "
@@ -307,7 +310,7 @@ StacClient::StacClient(std::string root_url, net::HttpClient& http, net::Headers
 }
 
 SearchResult StacClient::search(const SearchRequest& request) {
-  SearchRun run(root_url_, http_, secret_headers_, max_pages_, request);
+  SearchRun run(root_url_, http_, secret_headers_, max_pages_, request, stop_);
   SearchResult result = run.run();
   last_page_count_ = run.pages();
   return result;

@@ -6,6 +6,7 @@
 #include <array>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,9 @@ class StacClient {
   // when a response is not a FeatureCollection or an item cannot be parsed.
   SearchResult search(const SearchRequest& request);
 
+  // A stop request ends a search between two pages (Cancelled).
+  void set_stop(std::stop_token stop) { stop_ = std::move(stop); }
+
   // A safety net against servers that page forever with fresh tokens (counts every request).
   void set_max_pages(int pages) { max_pages_ = pages; }
   // Requests made by the last search().
@@ -74,6 +78,7 @@ class StacClient {
   std::string root_url_;
   net::HttpClient& http_;
   net::Headers secret_headers_;
+  std::stop_token stop_;
   int max_pages_ = 1000;
   int last_page_count_ = 0;
 };

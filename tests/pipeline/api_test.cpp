@@ -119,6 +119,14 @@ TEST_F(Api, AStopRequestEndsTheRunWithNothingHalfWritten) {
   EXPECT_FALSE(done.outputs.empty());
 }
 
+TEST_F(Api, AStopRequestEndsASearch) {
+  std::stop_source stop;
+  stop.request_stop();
+  const int before = served_->server.request_count("/stac/search");
+  EXPECT_THROW(search(options(out_.path()).request, stop.get_token()), Cancelled);
+  EXPECT_EQ(served_->server.request_count("/stac/search"), before);
+}
+
 TEST_F(Api, ProgressCallsNeverOverlapAndComeFromWorkerThreads) {
   RunOptions o = options(out_.path());
   o.jobs = 8;
