@@ -204,5 +204,20 @@ TEST_F(Slurm, FailedUnitFailsTheArrayUntilItsShardIsRunAgain) {
   EXPECT_EQ(fs::last_write_time(asset_path(out.path(), kept[0], "raster")), kept_written);
 }
 
+// The script says what is missing, rather than running s2prep without a plan or as shard 0 of
+// a whole plan outside an array (no cluster needed).
+TEST(SlurmArrayScript, RefusesToRunWithoutAPlanOrOutsideAnArray) {
+  const std::map<std::string, std::string> outside{
+      {"S2PREP_PLAN", ""}, {"S2PREP_BIN", "/bin/false"}, {"SLURM_ARRAY_TASK_ID", ""}};
+  const auto no_plan = s2prep::testing::run_process({"/bin/sh", kArrayScript.string()}, outside);
+  EXPECT_EQ(no_plan.exit_code, 2) << describe(no_plan);
+  EXPECT_TRUE(contains(no_plan.err, "no plan given")) << no_plan.err;
+
+  const auto no_array =
+      s2prep::testing::run_process({"/bin/sh", kArrayScript.string(), "plan.json"}, outside);
+  EXPECT_EQ(no_array.exit_code, 2) << describe(no_array);
+  EXPECT_TRUE(contains(no_array.err, "not an array task")) << no_array.err;
+}
+
 }  // namespace
 }  // namespace s2prep::scaleouttest
