@@ -16,6 +16,9 @@
 // Cancelled (a stop was requested), Error (anything else). Calls are independent: several may
 // run at once in one process, each with its own options.
 
+#include <functional>
+#include <string_view>
+
 #include <s2prep/errors.hpp>
 #include <s2prep/grid.hpp>
 #include <s2prep/options.hpp>
@@ -30,6 +33,16 @@ const char* version();
 // Only the first call has an effect: it returns true; later calls return false and change
 // nothing. search(), plan(), load() and run() call it with the defaults when nobody has.
 bool initialize(const ProcessSettings& settings = {});
+
+enum class LogLevel { debug, info, warning, error };
+// Receives s2prep's log lines (without time or level prefix), from any thread, possibly from
+// several at once: it must be thread-safe. (s2prep takes no lock around it, so a handler that
+// waits on a lock of its own, such as Python's GIL, cannot deadlock against s2prep's.)
+using LogHandler = std::function<void(LogLevel level, std::string_view message)>;
+
+// Where s2prep's log lines go, process-wide (like GDAL's CPLSetErrorHandler): lines at
+// `min_level` and above go to `handler`; an empty handler restores the default (stderr).
+void set_log_handler(LogHandler handler, LogLevel min_level = LogLevel::info);
 
 // The acquisitions the workflow would use for the request, without reading pixels. A search that
 // finds nothing returns an empty result (see `skipped`) rather than throwing.

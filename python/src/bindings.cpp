@@ -8,9 +8,6 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
-#include <spdlog/details/null_mutex.h>
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <exception>
@@ -21,6 +18,7 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -75,45 +73,24 @@ void translate_exception(std::exception_ptr p) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The library logs through spdlog's default logger, which the command line points at the
-// terminal; the module hands the lines to Python's logging (logger "s2prep"), where applications
-// show, redirect or silence them as they do any library's (by default Python shows warnings and
-// errors on stderr). Python's GIL serialises the calls, so the sink has no mutex of its own: a
-// thread holding one while it waits for the GIL could deadlock against a thread holding the GIL.
-class PythonLoggingSink : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    if (!Py_IsInitialized() || _Py_IsFinalizing()) return;
-    py::gil_scoped_acquire gil;
-    try {
-      const int level = python_level(msg.level);
-      py::object logger = py::module_::import("logging").attr("getLogger")("s2prep");
-      if (!logger.attr("isEnabledFor")(level).cast<bool>()) return;
-      logger.attr("log")(level, "%s", std::string(msg.payload.data(), msg.payload.size()));
-    } catch (py::error_already_set& e) {
-      e.discard_as_unraisable("s2prep's logging");
-    }
+// The library's log lines go to Python's logging (logger "s2prep"), where applications show,
+// redirect or silence them as they do any library's (by default Python shows warnings and errors
+// on stderr). The GIL serialises the calls; s2prep holds no lock around the handler.
+void log_to_python(s2prep::LogLevel level, std::string_view message) {
+  if (!Py_IsInitialized() || _Py_IsFinalizing()) return;
+  py::gil_scoped_acquire gil;
+  try {
+    const int python_level = level == s2prep::LogLevel::error     ? 40
+                             : level == s2prep::LogLevel::warning ? 30
+                             : level == s2prep::LogLevel::info    ? 20
+                                                                  : 10;
+    py::object logger = py::module_::import("logging").attr("getLogger")("s2prep");
+    if (!logger.attr("isEnabledFor")(python_level).cast<bool>()) return;
+    logger.attr("log")(python_level, "%s", std::string(message));
+  } catch (py::error_already_set& e) {
+    e.discard_as_unraisable("s2prep's logging");
   }
-  void flush_() override {}
-
- private:
-  static int python_level(spdlog::level::level_enum level) {
-    switch (level) {
-      case spdlog::level::trace:
-        return 5;
-      case spdlog::level::debug:
-        return 10;
-      case spdlog::level::info:
-        return 20;
-      case spdlog::level::warn:
-        return 30;
-      case spdlog::level::err:
-        return 40;
-      default:
-        return 50;
-    }
-  }
-};
+}
 
 // ---------------------------------------------------------------------------------------------
 // Options from the dictionary the Python side builds (keys are the structs' field names; the
@@ -592,9 +569,7 @@ PYBIND11_MODULE(_s2prep, m) {
   types.cancelled = add_exception(m, "Cancelled", types.error, "The work was stopped on request.");
   py::register_exception_translator(translate_exception);
 
-  auto logger = std::make_shared<spdlog::logger>("s2prep", std::make_shared<PythonLoggingSink>());
-  logger->set_level(spdlog::level::info);
-  spdlog::set_default_logger(std::move(logger));
+  s2prep::set_log_handler(&log_to_python);
 
   m.def("version", &s2prep::version);
   m.def("initialize", &initialize, py::arg("inference_threads"), py::arg("gdal_cache_mb"),

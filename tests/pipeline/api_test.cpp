@@ -127,6 +127,26 @@ TEST_F(Api, AStopRequestEndsASearch) {
   EXPECT_EQ(served_->server.request_count("/stac/search"), before);
 }
 
+TEST_F(Api, LogLinesGoToTheCallersHandler) {
+  std::mutex lines_mutex;
+  std::vector<std::pair<LogLevel, std::string>> lines;
+  set_log_handler(
+      [&](LogLevel level, std::string_view message) {
+        std::lock_guard lock(lines_mutex);
+        lines.emplace_back(level, std::string(message));
+      },
+      LogLevel::info);
+  search(options(out_.path()).request);
+  set_log_handler({});
+  const auto found = std::find_if(lines.begin(), lines.end(), [](const auto& line) {
+    return line.first == LogLevel::info && line.second.find("items found") != std::string::npos;
+  });
+  EXPECT_NE(found, lines.end()) << lines.size() << " lines";
+  const std::size_t seen = lines.size();
+  search(options(out_.path()).request);  // back on stderr: the handler hears nothing more
+  EXPECT_EQ(lines.size(), seen);
+}
+
 TEST_F(Api, ProgressCallsNeverOverlapAndComeFromWorkerThreads) {
   RunOptions o = options(out_.path());
   o.jobs = 8;
