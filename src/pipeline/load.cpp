@@ -55,7 +55,7 @@ LoadResult load(const ProcessingOptions& options, const ProgressCallback& progre
 
   Progress searching;
   searching.stage = "search";
-  report(searching);
+  if (!o.request.items) report(searching);  // given items need no search
   const auto outcome = search(o.request, http, o.stop);
   require_complete(outcome, o.allow_incomplete);
 

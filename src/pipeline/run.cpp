@@ -82,7 +82,7 @@ class Runner {
 
     Progress searching;
     searching.stage = "search";
-    report_(searching);
+    if (!o_.request.items) report_(searching);  // given (or planned) items need no search
     const auto outcome = search(o_.request, http_, o_.stop);
     require_complete(outcome, o_.allow_incomplete);
 
