@@ -103,8 +103,10 @@ void register_run_command(CLI::App& app, std::function<int()>& action) {
       "cloud/shadow mask (Cloud-Optimized GeoTIFFs) and a STAC catalogue items.json to --out. "
       "With --plan, make one shard of the units of a plan written by s2prep plan.");
   c->flags.add(*sub, false);
-  sub->add_option("--out", c->flags.options.out_dir,
-                  "Output folder (created if missing); with --plan, default: the plan's folder");
+  sub->add_option(
+      "--out", c->flags.options.out_dir,
+      "Output folder (created if missing), or s3://bucket/prefix (GDAL's AWS_* settings); "
+      "with --plan, default: the plan's folder");
   sub->add_flag("--print-params", c->print_params,
                 "Print the resolved parameters as JSON (without the key) and exit");
   sub->add_option("--plan", c->plan_file,
