@@ -134,6 +134,7 @@ class S3Server {
   // copied into `into` under their keys, so that they compare as files.
   void download(const std::string& prefix, const fs::path& into) const {
     const fs::path root = data_.path() / kBucket / prefix;
+    if (!fs::exists(root)) return;  // nothing was written there
     const std::string suffix = "._S3rver_object";
     for (const auto& e : fs::recursive_directory_iterator(root)) {
       const std::string name = e.path().filename().string();
