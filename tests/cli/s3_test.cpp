@@ -256,6 +256,51 @@ TEST_F(S3Cli, PlanShardsAndCollectInABucketEqualASingleRun) {
             std::vector<std::string>{});
 }
 
+TEST_F(S3Cli, AKilledRunLeavesNothingThatLooksComplete) {
+  const std::vector<std::string> extra{"--layout", "tile"};
+  const auto local = s2prep(request("run", local_.path().string(), extra));
+  ASSERT_EQ(local.exit_code, 0) << describe(local);
+
+  // Killed (SIGKILL, no clean-up) as soon as its first raster is in the bucket.
+  const std::string out = std::string("s3://") + S3Server::kBucket + "/killed";
+  TempDir logs;
+  {
+    Background run(request("run", out, extra), env(), logs.path());
+    run.wait_for(
+        [&] {
+          TempDir now;
+          s3_->download("killed", now.path());
+          const auto files = list_files(now.path());
+          return std::any_of(files.begin(), files.end(),
+                             [](const std::string& f) { return f.ends_with(".tif"); });
+        },
+        std::chrono::seconds(300));
+    run.kill_now();
+  }
+  // Every sidecar in the bucket names assets that are there whole.
+  s3_->download("killed", downloaded_.path());
+  for (const auto& file : list_files(downloaded_.path())) {
+    if (!file.ends_with(".json") || file == "run.json" || file == "folder.json" ||
+        file == "items.json") {
+      continue;
+    }
+    const json item = read_json(downloaded_.path() / file);
+    for (const auto& [key, asset] : item.at("assets").items()) {
+      const fs::path path = downloaded_.path() / asset.at("href").get<std::string>();
+      EXPECT_EQ(read_text(path), read_text(local_.path() / asset.at("href").get<std::string>()))
+          << file << " names " << path.filename() << ", which is not whole";
+    }
+  }
+  // Running again completes the folder: the same files as the local run.
+  const auto again = s2prep(request("run", out, extra), env());
+  ASSERT_EQ(again.exit_code, 0) << describe(again);
+  TempDir completed;
+  s3_->download("killed", completed.path());
+  EXPECT_EQ(
+      differing_files(local_.path(), completed.path(), {"run.json", "folder.json", ".s2prep.lock"}),
+      std::vector<std::string>{});
+}
+
 TEST_F(S3Cli, UnreachableBucketsAreNamedWithoutSecrets) {
   // s3rver knows one key id (S3RVER) and refuses the others.
   const std::string secret = "secret-never-printed";
