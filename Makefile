@@ -20,6 +20,7 @@ build: configure
 	@cmake --build $(BUILD) -j$(JOBS)
 
 test: build
+	@./scripts/install-test-tools.sh $(BUILD)
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
 
 # The demo needs only the tool and the scene generator, not the tests and benchmarks.

@@ -38,7 +38,8 @@ void register_collect_command(CLI::App& app, std::function<int()>& action) {
       "collect",
       "After the shards of a plan: write items.json from the complete outputs in --out and list "
       "the plan's units that are missing (exit 1 while any is).");
-  sub->add_option("--out", c->out_dir, "The plan's output folder")->required();
+  sub->add_option("--out", c->out_dir, "The plan's output folder (or s3://bucket/prefix)")
+      ->required();
   sub->callback([c, &action, &app] {
     const bool quiet = app.get_option("--quiet")->as<bool>();
     action = [c, quiet] { return c->execute(quiet); };

@@ -45,7 +45,9 @@ void register_plan_command(CLI::App& app, std::function<int()>& action) {
       "resolved parameters (never the key), the models and the numbered units of work for "
       "s2prep run --plan on a cluster.");
   c->flags.add(*sub, true);
-  sub->add_option("--out", c->flags.options.out_dir, "Output folder (created if missing)")
+  sub->add_option(
+         "--out", c->flags.options.out_dir,
+         "Output folder (created if missing), or s3://bucket/prefix (GDAL's AWS_* settings)")
       ->required();
   sub->callback([c, &action, &app] {
     const bool quiet = app.get_option("--quiet")->as<bool>();

@@ -12,6 +12,7 @@
 #include "cli/interrupt.hpp"
 #include "cli/progress_display.hpp"
 #include "cli/run_flags.hpp"
+#include "output/location.hpp"
 #include "pipeline/params.hpp"
 #include "pipeline/session.hpp"
 #include "pipeline/summary.hpp"
@@ -45,7 +46,7 @@ struct RunCommand {
     }
     if (options.out_dir.empty()) throw InputError("--out is required.");
     initialize(flags.process_settings());
-    set_interrupt_cleanup_folder(options.out_dir);
+    set_interrupt_cleanup_folder(output::scratch_folder(options.out_dir));
     ProgressDisplay display(quiet_logging);
     const auto report = s2prep::run(options, display.callback());
     display.finish();
@@ -78,8 +79,8 @@ struct RunCommand {
     options.force = flags.options.force;
     initialize(flags.process_settings());
     const std::filesystem::path plan_path(plan_file);
-    set_interrupt_cleanup_folder(options.out_dir.empty() ? plan_path.parent_path()
-                                                         : options.out_dir);
+    set_interrupt_cleanup_folder(output::scratch_folder(
+        options.out_dir.empty() ? plan_path.parent_path() : options.out_dir));
     ProgressDisplay display(quiet_logging);
     const auto report = run_plan(plan_path, options, display.callback());
     display.finish();
@@ -102,14 +103,21 @@ void register_run_command(CLI::App& app, std::function<int()>& action) {
       "cloud/shadow mask (Cloud-Optimized GeoTIFFs) and a STAC catalogue items.json to --out. "
       "With --plan, make one shard of the units of a plan written by s2prep plan.");
   c->flags.add(*sub, false);
-  sub->add_option("--out", c->flags.options.out_dir,
-                  "Output folder (created if missing); with --plan, default: the plan's folder");
+  sub->add_option(
+      "--out", c->flags.options.out_dir,
+      "Output folder (created if missing), or s3://bucket/prefix (GDAL's AWS_* settings); "
+      "with --plan, default: the plan's folder");
   sub->add_flag("--print-params", c->print_params,
                 "Print the resolved parameters as JSON (without the key) and exit");
   sub->add_option("--plan", c->plan_file,
                   "Run the units of this plan.json (written by s2prep plan): its frozen items, "
-                  "parameters and grids; no search")
-      ->check(CLI::ExistingFile);
+                  "parameters and grids; no search (a local file, or s3://bucket/prefix/plan.json)")
+      // Object storage is checked when the plan is read, with a sentence on what to set.
+      ->check(CLI::Validator(
+          [](std::string& file) {
+            return output::is_remote(file) ? std::string() : CLI::ExistingFile(file);
+          },
+          "FILE"));
   sub->add_option("--shard", c->shard,
                   "With --plan: make shard I of N (I/N, 0 <= I < N): the units whose number "
                   "modulo N is I. Default: from SLURM_ARRAY_TASK_ID (minus "

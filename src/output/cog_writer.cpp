@@ -17,6 +17,7 @@
 #include <s2prep/errors.hpp>
 #include "core/bands.hpp"
 #include "ingest/gdal_env.hpp"
+#include "output/location.hpp"
 
 namespace s2prep::output {
 
@@ -244,17 +245,29 @@ void write_cog(const Raster<T>& raster, const Window& window, const std::filesys
   set("NUM_THREADS", options.threads > 0 ? std::to_string(options.threads) : "ALL_CPUS");
   set("BIGTIFF", "IF_SAFER");
 
-  const std::filesystem::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
-  remove_temporaries(tmp);
+  // In object storage the object is written under its own name: it becomes visible only once
+  // uploaded whole (on close), and a wrong one is removed before any sidecar names it.
+  const bool remote = is_remote(path);
+  const std::filesystem::path tmp =
+      remote ? std::filesystem::path(gdal_name(path))
+             : std::filesystem::path(path.string() + ".tmp-" + std::to_string(::getpid()));
+  AccessScope access(path);
+  if (!remote) remove_temporaries(tmp);
   auto fail = [&](const std::string& what) {
-    remove_temporaries(tmp);
+    if (remote) {
+      remove_file(path);
+    } else {
+      remove_temporaries(tmp);
+    }
     throw DataError("Writing " + where + " failed: " + what + failure_suffix(errors) +
-                    "; check free space and permissions of the output folder.");
+                    (remote ? "; check the bucket's write permission, the AWS_* settings and "
+                              "free space in the local temporary folder (CPL_TMPDIR)."
+                            : "; check free space and permissions of the output folder."));
   };
   {
     DatasetPtr out(GDALCreateCopy(cog, tmp.c_str(), src.get(), FALSE, co.get(), nullptr, nullptr));
     if (!out) fail("GDAL could not create the file");
-  }  // closing flushes the last blocks
+  }  // closing flushes the last blocks (and uploads the object)
   if (errors.has_failure()) fail("GDAL reported an error while writing");
   {
     DatasetPtr check(
@@ -264,6 +277,7 @@ void write_cog(const Raster<T>& raster, const Window& window, const std::filesys
     if (!check_structure(check.get(), grid, raster.bands, type, reason))
       fail("the written file is wrong: " + reason);
   }
+  if (remote) return;
   fsync_path(tmp, false);
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
@@ -291,14 +305,14 @@ bool verify_cog(const std::filesystem::path& path, const Grid& grid, int bands, 
     if (!ok && reason) *reason = why;
     return ok;
   };
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
+  if (!file_exists(path)) {
     why = "it does not exist";
     return result(false);
   }
+  AccessScope access(path);
   ErrorCapture errors;
-  DatasetPtr ds(
-      GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
+  DatasetPtr ds(GDALOpenEx(gdal_name(path).c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr,
+                           nullptr, nullptr));
   if (!ds) {
     why = "it cannot be opened as a raster" + failure_suffix(errors);
     return result(false);

@@ -1,14 +1,13 @@
 #include "pipeline/catalog.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 
 #include <s2prep/errors.hpp>
 #include "core/bands.hpp"
 #include "geo/geometry.hpp"
+#include "output/location.hpp"
 
 namespace s2prep::pipeline {
 namespace {
@@ -202,28 +201,7 @@ nlohmann::json item_collection(const std::vector<nlohmann::json>& items) {
 }
 
 void write_text_atomically(const std::filesystem::path& path, const std::string& text) {
-  const auto tmp = path.parent_path() /
-                   fmt::format(".{}.tmp-{}", path.filename().string(), static_cast<long>(getpid()));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      throw DataError(
-          fmt::format("Cannot write {}; check that the output folder is writable and "
-                      "the disk is not full.",
-                      path.string()));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw DataError(
-        fmt::format("Cannot move the finished {} into place ({}).", path.string(), ec.message()));
-  }
+  output::write_text(path, text);
 }
 
 }  // namespace s2prep::pipeline

@@ -55,7 +55,7 @@ OutputRecord from_stac_item(const nlohmann::json& item);
 
 nlohmann::json item_collection(const std::vector<nlohmann::json>& items);
 
-// Writes text to `path` atomically: a temporary file in the same folder, flushed, then renamed.
+// Writes text to `path` atomically, in a local folder or object storage (output::write_text).
 void write_text_atomically(const std::filesystem::path& path, const std::string& text);
 
 }  // namespace s2prep::pipeline

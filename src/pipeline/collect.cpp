@@ -6,6 +6,7 @@
 
 #include <s2prep/s2prep.hpp>
 
+#include "output/location.hpp"
 #include "pipeline/catalog.hpp"
 #include "pipeline/output_folder.hpp"
 #include "pipeline/plan_file.hpp"
@@ -14,7 +15,7 @@ namespace s2prep {
 
 CollectResult collect(const std::filesystem::path& out_dir) {
   const auto plan_path = out_dir / pipeline::kPlanFile;
-  if (!std::filesystem::exists(plan_path)) {
+  if (!output::file_exists(plan_path)) {
     throw InputError(fmt::format("{} holds no {}; give the --out folder of s2prep plan.",
                                  out_dir.string(), pipeline::kPlanFile));
   }

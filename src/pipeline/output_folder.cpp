@@ -10,11 +10,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <s2prep/errors.hpp>
+#include "output/location.hpp"
 #include "pipeline/catalog.hpp"
 
 namespace s2prep::pipeline {
@@ -45,24 +44,16 @@ long temporary_owner(const std::string& name) {
 
 bool process_alive(long pid) { return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Removes the files of the complete outputs in `folder` and its records.
 void remove_outputs(const fs::path& folder) {
-  std::error_code ec;
   for (const auto& item : complete_output_items(folder)) {
     for (const auto& [key, asset] : item.at("assets").items()) {
-      fs::remove(folder / asset.at("href").get<std::string>(), ec);
+      output::remove_file(folder / asset.at("href").get<std::string>());
     }
-    fs::remove(folder / (item.at("id").get<std::string>() + ".json"), ec);
+    output::remove_file(folder / (item.at("id").get<std::string>() + ".json"));
   }
   for (const char* record : {kCatalogueFile, "run.json", "index.html", "contact_sheet.png"}) {
-    fs::remove(folder / record, ec);
+    output::remove_file(folder / record);
   }
 }
 
@@ -113,20 +104,22 @@ std::string FolderIdentity::difference(const FolderIdentity& other) const {
 
 std::vector<nlohmann::json> complete_output_items(const fs::path& folder) {
   std::vector<nlohmann::json> items;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(folder, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file() || entry.path().extension() != ".json" || name.front() == '.' ||
-        is_folder_record(name) || temporary_owner(name) != 0) {
+  const auto names = output::list_files(folder);
+  const std::set<std::string> files(names.begin(), names.end());
+  for (const std::string& name : names) {
+    if (!name.ends_with(".json") || name.front() == '.' || is_folder_record(name) ||
+        temporary_owner(name) != 0) {
       continue;
     }
     try {
-      auto item = nlohmann::json::parse(read_file(entry.path()));
+      const auto text = output::read_text(folder / name);
+      if (!text) continue;  // removed meanwhile
+      auto item = nlohmann::json::parse(*text);
       const auto record = from_stac_item(item);
       if (record.id + ".json" != name) continue;  // not the sidecar of an output of this folder
-      const bool files_present = std::all_of(
-          record.assets.begin(), record.assets.end(),
-          [&](const auto& asset) { return fs::is_regular_file(folder / asset.second, ec); });
+      const bool files_present =
+          std::all_of(record.assets.begin(), record.assets.end(),
+                      [&](const auto& asset) { return files.count(asset.second) > 0; });
       if (files_present) items.push_back(std::move(item));
     } catch (const std::exception&) {
       // Not an s2prep output Item (or a damaged one): not listed.
@@ -143,6 +136,7 @@ std::vector<nlohmann::json> complete_output_items(const fs::path& folder) {
 }
 
 void remove_temporary_files(const fs::path& folder, long pid) {
+  if (output::is_remote(folder)) return;  // nothing is written there under a temporary name
   std::error_code ec;
   auto sweep = [&](const fs::path& dir) {
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
@@ -163,14 +157,45 @@ OutputFolder::OutputFolder(fs::path path, FolderIdentity identity, bool replace_
       identity_(std::move(identity)),
       replace_request_(replace_request),
       access_(access) {
-  std::error_code ec;
-  fs::create_directories(path_, ec);
-  if (ec || !fs::is_directory(path_)) {
-    throw InputError(
-        fmt::format("Cannot create the output folder --out {} ({}); choose a "
-                    "writable folder.",
-                    path_.string(), ec ? ec.message() : "not a folder"));
+  output::prepare_folder(path_);
+  if (!output::is_remote(path_)) lock_local_folder();
+
+  std::optional<std::string> recorded_text;
+  try {
+    recorded_text = output::read_text(path_ / kIdentityFile);
+  } catch (const DataError&) {
+    recorded_text = "";  // unreadable: reported below as such
   }
+  if (recorded_text) {
+    FolderIdentity recorded;
+    try {
+      recorded = FolderIdentity::from_json(nlohmann::json::parse(*recorded_text));
+    } catch (const std::exception&) {
+      throw InputError(fmt::format(
+          "The output folder {} has an unreadable {}; remove that file if the folder holds no "
+          "outputs you need, or choose another --out.",
+          path_.string(), kIdentityFile));
+    }
+    const std::string difference = recorded.difference(identity_);
+    if (!difference.empty() && !complete_output_items(path_).empty()) {
+      if (!replace_request_) {
+        throw InputError(fmt::format(
+            "The output folder {} holds the outputs of another request than this one ({}: "
+            "outputs are named by acquisition time and would be mixed); choose another --out, "
+            "or pass --replace-request to remove those outputs and write this request's.",
+            path_.string(), difference));
+      }
+      replaces_other_request_ = true;
+    }
+  }
+}
+
+// Object storage has no advisory locks: nothing is locked there. What still holds: the
+// folder's identity is checked from folder.json as above; the shards of a plan write disjoint
+// outputs; every object appears whole or not at all, and an output counts only once its
+// sidecar, uploaded last, exists. Two plain runs into one prefix at once are not detected.
+void OutputFolder::lock_local_folder() {
+  std::error_code ec;
   const fs::path lock_path = path_ / kLockFile;
   lock_.fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_.fd < 0) {
@@ -195,30 +220,6 @@ OutputFolder::OutputFolder(fs::path path, FolderIdentity identity, bool replace_
     const long owner = temporary_owner(entry.path().filename().string());
     if (owner != 0 && !process_alive(owner)) fs::remove(entry.path(), ec);
   }
-
-  const fs::path identity_path = path_ / kIdentityFile;
-  if (fs::exists(identity_path)) {
-    FolderIdentity recorded;
-    try {
-      recorded = FolderIdentity::from_json(nlohmann::json::parse(read_file(identity_path)));
-    } catch (const std::exception&) {
-      throw InputError(fmt::format(
-          "The output folder {} has an unreadable {}; remove that file if the folder holds no "
-          "outputs you need, or choose another --out.",
-          path_.string(), kIdentityFile));
-    }
-    const std::string difference = recorded.difference(identity_);
-    if (!difference.empty() && !complete_output_items(path_).empty()) {
-      if (!replace_request_) {
-        throw InputError(fmt::format(
-            "The output folder {} holds the outputs of another request than this one ({}: "
-            "outputs are named by acquisition time and would be mixed); choose another --out, "
-            "or pass --replace-request to remove those outputs and write this request's.",
-            path_.string(), difference));
-      }
-      replaces_other_request_ = true;
-    }
-  }
 }
 
 void OutputFolder::claim() {
@@ -241,18 +242,17 @@ std::vector<nlohmann::json> OutputFolder::refresh_catalogue() const {
   auto items = complete_output_items(path_);
   // A folder where nothing has completed gets no catalogue (one that lists nothing is only
   // kept up to date once it exists).
-  if (!items.empty() || fs::exists(path_ / kCatalogueFile)) {
+  if (!items.empty() || output::file_exists(path_ / kCatalogueFile)) {
     write_text_atomically(path_ / kCatalogueFile, item_collection(items).dump(2) + "\n");
   }
   return items;
 }
 
 void OutputFolder::retract(const std::string& output_name) const {
-  std::error_code ec;
   bool removed = false;
   {
     std::lock_guard lock(catalogue_mutex_);
-    removed = fs::remove(path_ / (output_name + ".json"), ec);
+    removed = output::remove_file(path_ / (output_name + ".json"));
   }
   if (removed) refresh_catalogue();
 }

@@ -16,6 +16,8 @@
 //   output appears or is about to be recomputed, so it never describes files that are not
 //   what it says.
 // Temporary files of every writer carry ".tmp-<pid>" in their names.
+// The folder may be a prefix in object storage (output/location.hpp): there nothing is locked
+// (see lock_local_folder) and nothing is written under a temporary name.
 
 #include <filesystem>
 #include <mutex>
@@ -44,9 +46,10 @@ struct FolderIdentity {
 
 class OutputFolder {
  public:
-  // Creates `path` if missing, takes the folder's lock, checks the identity (see above) and
-  // removes stale temporary files; writes nothing else. Throws InputError for a folder that
-  // cannot be created or belongs to another request, Error when another process holds the lock.
+  // Creates `path` if missing (checks the bucket in object storage), takes the folder's lock,
+  // checks the identity (see above) and removes stale temporary files; writes nothing else. Throws
+  // InputError for a folder that cannot be created or belongs to another request, Error when
+  // another process holds the lock.
   enum class Access { exclusive, shard };
   OutputFolder(std::filesystem::path path, FolderIdentity identity, bool replace_request,
                Access access = Access::exclusive);
@@ -70,6 +73,7 @@ class OutputFolder {
   bool replace_request_ = false;
   bool replaces_other_request_ = false;
   Access access_ = Access::exclusive;
+  void lock_local_folder();
   // Closing the descriptor releases the lock, also when the constructor throws after taking it.
   struct LockDescriptor {
     int fd = -1;
@@ -85,7 +89,8 @@ class OutputFolder {
 std::vector<nlohmann::json> complete_output_items(const std::filesystem::path& folder);
 
 // Removes the temporary files (".tmp-<pid>") that process `pid` left in `folder` and its direct
-// sub-folders. Async-signal-unsafe; used on interruption and for stale files of dead processes.
+// sub-folders (a local folder; object storage holds none). Async-signal-unsafe; used on
+// interruption and for stale files of dead processes.
 void remove_temporary_files(const std::filesystem::path& folder, long pid);
 
 }  // namespace s2prep::pipeline

@@ -3,8 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+#include <optional>
 
 #include <s2prep/errors.hpp>
 
@@ -12,6 +11,7 @@
 #include "core/time.hpp"
 #include "core/version.hpp"
 #include "net/http_client.hpp"
+#include "output/location.hpp"
 #include "pipeline/params.hpp"
 
 namespace s2prep::pipeline {
@@ -119,18 +119,22 @@ json plan_to_json(const RunOptions& o, const SearchOutcome& outcome,
 }
 
 PlanFile read_plan(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    throw InputError(
-        fmt::format("Cannot read the plan {}; give the plan.json that s2prep plan "
-                    "wrote.",
-                    file.string()));
+  std::optional<std::string> text;
+  try {
+    text = output::read_text(file);
+  } catch (const DataError&) {
+    // unreadable: reported as missing, with what to check
   }
-  std::stringstream text;
-  text << in.rdbuf();
+  if (!text) {
+    throw InputError(fmt::format(
+        "Cannot read the plan {}; give the plan.json that s2prep plan wrote{}.", file.string(),
+        output::is_remote(file) ? " (and check AWS_S3_ENDPOINT, AWS_REGION and the AWS_* "
+                                  "credentials for object storage)"
+                                : ""));
+  }
   PlanFile plan;
   try {
-    const json j = parse_outside_json(text.str(), kUnboundedDepth);
+    const json j = parse_outside_json(*text, kUnboundedDepth);
     if (j.value("s2prep_plan", 0) != kPlanFormat) {
       throw InputError(fmt::format(
           "{} is not a plan of this s2prep version (format {}); write it again with s2prep plan.",

@@ -11,6 +11,7 @@
 #include <s2prep/errors.hpp>
 #include "core/bands.hpp"
 #include "ingest/gdal_env.hpp"
+#include "output/location.hpp"
 #include "pipeline/catalog.hpp"
 #include "pipeline/summary.hpp"
 
@@ -58,8 +59,14 @@ void write_png(const ByteRaster& rgb, const fs::path& png) {
       throw DataError(fmt::format("Cannot render {}.", png.string()));
     }
   }
-  const fs::path tmp =
-      png.parent_path() / fmt::format(".{}.tmp-{}.png", png.filename().string(), long(getpid()));
+  // In object storage the object appears only once uploaded whole: written under its name.
+  const bool remote = output::is_remote(png);
+  const std::string tmp =
+      remote ? output::gdal_name(png)
+             : (png.parent_path() /
+                fmt::format(".{}.tmp-{}.png", png.filename().string(), long(getpid())))
+                   .string();
+  output::AccessScope access(png);
   ingest::ErrorCapture errors;
   ingest::DatasetPtr out(
       GDALCreateCopy(png_driver, tmp.c_str(), ds.get(), FALSE, nullptr, nullptr, nullptr));
@@ -67,8 +74,15 @@ void write_png(const ByteRaster& rgb, const fs::path& png) {
     throw DataError(fmt::format("Cannot write {} ({}).", png.string(), errors.failure_text()));
   }
   out.reset();
+  output::remove_file(tmp + ".aux.xml");
+  if (remote) {
+    if (errors.has_failure()) {
+      output::remove_file(png);
+      throw DataError(fmt::format("Cannot write {} ({}).", png.string(), errors.failure_text()));
+    }
+    return;
+  }
   std::error_code ec;
-  fs::remove(fs::path(tmp.string() + ".aux.xml"), ec);
   fs::rename(tmp, png, ec);
   if (ec)
     throw DataError(fmt::format("Cannot move {} into place ({}).", png.string(), ec.message()));
@@ -98,7 +112,8 @@ ByteRaster shrink(const ByteRaster& rgb, int factor) {
 }
 
 ByteRaster read_png(const fs::path& png) {
-  ingest::DatasetPtr ds(GDALOpen(png.c_str(), GA_ReadOnly));
+  output::AccessScope access(png);
+  ingest::DatasetPtr ds(GDALOpen(output::gdal_name(png).c_str(), GA_ReadOnly));
   if (!ds || GDALGetRasterCount(ds.get()) < 3) {
     throw DataError(fmt::format("Cannot read the quicklook {}.", png.string()));
   }
@@ -172,7 +187,7 @@ void write_index_html(const fs::path& out_dir, const RunResult& report) {
   std::vector<std::string> labels;
   for (const auto& o : report.outputs) {
     const fs::path png = out_dir / (o.name + "_quicklook.png");
-    if (!fs::exists(png)) continue;
+    if (!output::file_exists(png)) continue;
     ByteRaster rgb = read_png(png);
     const int factor = std::max(1, (std::max(rgb.grid.width, rgb.grid.height) + 255) / 256);
     thumbs.push_back(factor > 1 ? shrink(rgb, factor) : rgb);

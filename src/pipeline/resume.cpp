@@ -2,13 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
-#include <fstream>
 #include <span>
 
 #include "core/bands.hpp"
 #include "core/version.hpp"
 #include "mask/model_registry.hpp"
 #include "output/cog_writer.hpp"
+#include "output/location.hpp"
 #include "pipeline/catalog.hpp"
 
 namespace s2prep::pipeline {
@@ -41,10 +41,10 @@ std::optional<nlohmann::json> complete_output(const OutputUnit& unit,
                                               const std::filesystem::path& out_dir,
                                               const std::string& fingerprint) {
   const auto sidecar = out_dir / (unit.name + ".json");
-  if (!std::filesystem::exists(sidecar)) return std::nullopt;
   try {
-    std::ifstream in(sidecar);
-    const auto item = nlohmann::json::parse(in);
+    const auto text = output::read_text(sidecar);
+    if (!text) return std::nullopt;
+    const auto item = nlohmann::json::parse(*text);
     const auto record = from_stac_item(item);
     if (record.fingerprint != fingerprint) {
       spdlog::info("{}: parameters or inputs changed since it was written; recomputing", unit.name);
@@ -52,7 +52,7 @@ std::optional<nlohmann::json> complete_output(const OutputUnit& unit,
     }
     for (const auto& [key, href] : record.assets) {
       if (key == "quicklook") {
-        if (!std::filesystem::exists(out_dir / href)) return std::nullopt;
+        if (!output::file_exists(out_dir / href)) return std::nullopt;
         continue;
       }
       const int bands = key == "raster" ? kBandCount : 1;

@@ -14,6 +14,7 @@
 #include "core/parallel.hpp"
 #include "core/time.hpp"
 #include "ingest/grid.hpp"
+#include "output/location.hpp"
 #include "pipeline/catalog.hpp"
 #include "pipeline/memory_budget.hpp"
 #include "pipeline/models.hpp"
@@ -76,7 +77,8 @@ class Runner {
     std::error_code ec;
     const auto access =
         mode_ == Mode::run_plan ? OutputFolder::Access::shard : OutputFolder::Access::exclusive;
-    if (fs::exists(o_.out_dir, ec)) {
+    // Object storage needs no folder created: the folder is checked (the bucket reachable) now.
+    if (output::is_remote(o_.out_dir) || fs::exists(o_.out_dir, ec)) {
       folder_.emplace(o_.out_dir, identity, o_.replace_request, access);
     }
 
@@ -114,7 +116,7 @@ class Runner {
       return result;
     }
     // The shards of a plan share the folder the planner claimed; a plain run claims it now.
-    if (mode_ == Mode::run || !fs::exists(o_.out_dir / "folder.json")) folder_->claim();
+    if (mode_ == Mode::run || !output::file_exists(o_.out_dir / "folder.json")) folder_->claim();
     if (mode_ == Mode::run) write_run_started(o_, outcome.region);
     std::vector<std::size_t> mine(units.size());
     for (std::size_t i = 0; i < units.size(); ++i) mine[i] = i;
@@ -125,7 +127,8 @@ class Runner {
     }
     // Acquisitions overlap: one reads from the network while another is in inference.
     std::vector<OutputSummary> summaries(mine.size());
-    const ProduceContext context{o_, signer.signer(), http_, o_.out_dir, report_};
+    const ProduceContext context{o_, signer.signer(), http_, output::scratch_folder(o_.out_dir),
+                                 report_};
     run_bounded(static_cast<int>(mine.size()),
                 acquisitions_in_flight(units, o_.acquisitions_in_flight), [&](int k) {
                   const std::size_t i = mine[k];
