@@ -19,6 +19,18 @@ CollectResult collect(const std::filesystem::path& out_dir) {
     throw InputError(fmt::format("{} holds no {}; give the --out folder of s2prep plan.",
                                  out_dir.string(), pipeline::kPlanFile));
   }
+  if (const auto features = pipeline::read_feature_index(plan_path)) {
+    // A per-feature plan: each feature's folder is collected; names carry the feature.
+    CollectResult all;
+    all.items_json = out_dir;
+    for (const auto& feature : *features) {
+      const CollectResult one = collect(out_dir / feature.name);
+      all.units += one.units;
+      for (const auto& name : one.complete) all.complete.push_back(feature.name + "/" + name);
+      for (const auto& name : one.missing) all.missing.push_back(feature.name + "/" + name);
+    }
+    return all;
+  }
   const pipeline::PlanFile plan = pipeline::read_plan(plan_path);
   // items.json is written whole and atomically, like every catalogue update of the shards.
   const auto items = pipeline::complete_output_items(out_dir);

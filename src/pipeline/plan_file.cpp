@@ -196,14 +196,51 @@ PlanFile read_plan(const std::filesystem::path& file) {
   return plan;
 }
 
-std::vector<std::size_t> shard_units(std::size_t count, const Shard& shard) {
+std::vector<std::size_t> shard_units(std::size_t count, const Shard& shard,
+                                     std::size_t first_number) {
   std::vector<std::size_t> mine;
   for (std::size_t i = 0; i < count; ++i) {
-    if (i % static_cast<std::size_t>(shard.count) == static_cast<std::size_t>(shard.index)) {
+    if ((first_number + i) % static_cast<std::size_t>(shard.count) ==
+        static_cast<std::size_t>(shard.index)) {
       mine.push_back(i);
     }
   }
   return mine;
+}
+
+json feature_index_json(const std::vector<FeaturePlan>& features,
+                        const std::vector<SkippedAcquisition>& skipped) {
+  json index;
+  index["s2prep_plan"] = kPlanFormat;
+  index["s2prep_version"] = kVersion;
+  json list = json::array();
+  for (const auto& f : features) {
+    list.push_back({{"name", f.name}, {"plan", f.name + "/" + kPlanFile}, {"units", f.units}});
+  }
+  index["features"] = std::move(list);
+  json without = json::array();
+  for (const auto& s : skipped) without.push_back({{"feature", s.feature}, {"reason", s.reason}});
+  index["features_without_outputs"] = std::move(without);
+  return index;
+}
+
+std::optional<std::vector<FeaturePlan>> read_feature_index(const std::filesystem::path& file) {
+  const auto text = output::read_text(file);
+  if (!text) return std::nullopt;  // read_plan says what is wrong
+  try {
+    const json j = parse_outside_json(*text, kUnboundedDepth);
+    if (!j.contains("features")) return std::nullopt;
+    std::vector<FeaturePlan> features;
+    for (const auto& f : j.at("features")) {
+      features.push_back({f.at("name").get<std::string>(), f.at("units").get<std::size_t>()});
+    }
+    return features;
+  } catch (const JsonProblem&) {
+    return std::nullopt;  // read_plan says what is wrong
+  } catch (const json::exception& e) {
+    throw InputError(fmt::format("The plan {} is damaged ({}); write it again with s2prep plan.",
+                                 file.string(), e.what()));
+  }
 }
 
 }  // namespace s2prep::pipeline

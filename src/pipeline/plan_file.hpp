@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,9 +42,22 @@ nlohmann::json plan_to_json(const RunOptions& options, const SearchOutcome& outc
 // Reads a plan written by plan_to_json; throws InputError naming the file and what is wrong.
 PlanFile read_plan(const std::filesystem::path& file);
 
-// The share of `count` units that shard `shard` runs: every unit whose number modulo
-// shard.count is shard.index (a unit is never split; neighbours in time go to different shards,
-// which spreads dates with more tiles).
-std::vector<std::size_t> shard_units(std::size_t count, const Shard& shard);
+// The share of `count` units numbered from `first_number` that shard `shard` runs: every unit
+// whose number modulo shard.count is shard.index (a unit is never split; neighbours in time go
+// to different shards, which spreads dates with more tiles). Returns positions from 0.
+std::vector<std::size_t> shard_units(std::size_t count, const Shard& shard,
+                                     std::size_t first_number = 0);
+
+// The plan of a per-feature request: a plan.json per feature in the feature's sub-folder, and at
+// the top an index naming the features in order with their unit counts. Units are numbered
+// across the features in that order, so shards split them as they split one plan's.
+struct FeaturePlan {
+  std::string name;  // the sub-folder
+  std::size_t units = 0;
+};
+nlohmann::json feature_index_json(const std::vector<FeaturePlan>& features,
+                                  const std::vector<SkippedAcquisition>& skipped);
+// The features of an index; nullopt when `file` is the plan of one request.
+std::optional<std::vector<FeaturePlan>> read_feature_index(const std::filesystem::path& file);
 
 }  // namespace s2prep::pipeline

@@ -50,13 +50,14 @@ enum class Mode { run, write_plan, run_plan };
 class Runner {
  public:
   Runner(const RunOptions& options, const ProgressCallback& progress, Mode mode = Mode::run,
-         const PlanFile* plan = nullptr, Shard shard = {})
+         const PlanFile* plan = nullptr, Shard shard = {}, std::size_t first_unit_number = 0)
       : o_(with_defaults(options)),
         report_(progress, options.stop),
         http_(http_options(o_.request)),
         mode_(mode),
         plan_(plan),
-        shard_(shard) {}
+        shard_(shard),
+        first_unit_number_(first_unit_number) {}
 
   // In write_plan mode, after run(): the plan written.
   Plan take_plan() { return std::move(planned_); }
@@ -121,7 +122,7 @@ class Runner {
     std::vector<std::size_t> mine(units.size());
     for (std::size_t i = 0; i < units.size(); ++i) mine[i] = i;
     if (mode_ == Mode::run_plan) {
-      mine = shard_units(units.size(), shard_);
+      mine = shard_units(units.size(), shard_, first_unit_number_);
       spdlog::info("Shard {}/{}: {} of the plan's {} units", shard_.index, shard_.count,
                    mine.size(), units.size());
     }
@@ -233,6 +234,7 @@ class Runner {
   const Mode mode_;
   const PlanFile* plan_;
   const Shard shard_;
+  const std::size_t first_unit_number_;  // of this plan's units among a per-feature plan's
   std::optional<OutputFolder> folder_;
   Plan planned_;  // what write_plan wrote
 };
@@ -284,6 +286,12 @@ RunResult run_per_feature(const RunOptions& options, const ProgressCallback& pro
 }
 
 }  // namespace
+
+// One plan's units of `options.shard`, the plan's units numbered from `first_unit_number` (its
+// place among a per-feature plan's units).
+RunResult run_feature_plan(const std::filesystem::path& plan_file, const PlanRunOptions& options,
+                           const ProgressCallback& progress, std::size_t first_unit_number);
+
 }  // namespace s2prep::pipeline
 
 namespace s2prep {
@@ -300,14 +308,51 @@ RunResult run(const RunOptions& options, const ProgressCallback& progress) {
 Plan write_plan(const RunOptions& options) {
   initialize();
   if (options.out_dir.empty()) throw InputError("plan needs an output folder (--out).");
-  if (options.per_feature) {
-    throw InputError(
-        "--per-feature is not supported by plan yet; plan each feature with a geometry of its "
-        "own and --out in a folder of its own.");
+  if (!options.per_feature) {
+    pipeline::Runner runner(options, {}, pipeline::Mode::write_plan);
+    runner.run();
+    return runner.take_plan();
   }
-  pipeline::Runner runner(options, {}, pipeline::Mode::write_plan);
-  runner.run();
-  return runner.take_plan();
+  // One plan per feature in its sub-folder, and an index at the top numbering the units across
+  // the features.
+  const auto features = geo::parse_features(options.request.geometry);
+  Plan all;
+  std::vector<pipeline::FeaturePlan> planned;
+  std::vector<SkippedAcquisition> without;
+  for (const auto& feature : features) {
+    RunOptions one = options;
+    one.per_feature = false;
+    one.request.geometry = feature.region.lonlat().to_wkt();
+    one.out_dir = options.out_dir / feature.name;
+    try {
+      pipeline::Runner runner(one, {}, pipeline::Mode::write_plan);
+      runner.run();
+      Plan plan = runner.take_plan();
+      planned.push_back({feature.name, plan.outputs.size()});
+      for (auto& o : plan.outputs) {
+        o.name = feature.name + "/" + o.name;
+        all.outputs.push_back(std::move(o));
+      }
+      for (auto& a : plan.search.acquisitions) all.search.acquisitions.push_back(std::move(a));
+      for (auto& s : plan.search.skipped) {
+        s.feature = feature.name;
+        all.search.skipped.push_back(std::move(s));
+      }
+    } catch (const NothingFoundError& e) {
+      spdlog::warn("Feature {}: {}", feature.name, e.what());
+      without.push_back({{}, {}, e.what(), feature.name});
+      all.search.skipped.push_back(without.back());
+    }
+  }
+  if (planned.empty()) {
+    throw NothingFoundError(fmt::format(
+        "None of the {} features of the geometry can be covered by an acquisition in the time "
+        "range; widen the time range or lower --min-tile-cover.",
+        features.size()));
+  }
+  pipeline::write_text_atomically(options.out_dir / pipeline::kPlanFile,
+                                  pipeline::feature_index_json(planned, without).dump(1) + "\n");
+  return all;
 }
 
 RunResult run_plan(const std::filesystem::path& plan_file, const PlanRunOptions& options,
@@ -318,6 +363,38 @@ RunResult run_plan(const std::filesystem::path& plan_file, const PlanRunOptions&
     throw InputError(fmt::format("Shard {}/{} does not exist; shards are 0/N to N-1/N.",
                                  options.shard.index, options.shard.count));
   }
+  std::filesystem::path out_dir =
+      options.out_dir.empty() ? plan_file.parent_path() : options.out_dir;
+  if (out_dir.empty()) out_dir = ".";
+  if (const auto features = pipeline::read_feature_index(plan_file)) {
+    // A per-feature plan: each feature's plan with the units of this shard among all features'.
+    RunResult all;
+    all.items_json = out_dir;
+    std::size_t first = 0;
+    for (const auto& feature : *features) {
+      PlanRunOptions one = options;
+      one.out_dir = out_dir / feature.name;
+      if (!pipeline::shard_units(feature.units, options.shard, first).empty()) {
+        auto result = pipeline::run_feature_plan(
+            plan_file.parent_path() / feature.name / pipeline::kPlanFile, one, progress, first);
+        for (auto& o : result.outputs) {
+          o.name = feature.name + "/" + o.name;
+          all.outputs.push_back(std::move(o));
+        }
+      }
+      first += feature.units;
+    }
+    return all;
+  }
+  return pipeline::run_feature_plan(plan_file, options, progress, 0);
+}
+
+}  // namespace s2prep
+
+namespace s2prep::pipeline {
+
+RunResult run_feature_plan(const std::filesystem::path& plan_file, const PlanRunOptions& options,
+                           const ProgressCallback& progress, std::size_t first_unit_number) {
   const pipeline::PlanFile plan = pipeline::read_plan(plan_file);
   RunOptions run_options = plan.options;
   run_options.out_dir = options.out_dir.empty() ? plan_file.parent_path() : options.out_dir;
@@ -328,8 +405,9 @@ RunResult run_plan(const std::filesystem::path& plan_file, const PlanRunOptions&
   run_options.memory_limit_bytes = options.memory_limit_bytes;
   run_options.force = options.force;
   run_options.stop = options.stop;
-  return pipeline::Runner(run_options, progress, pipeline::Mode::run_plan, &plan, options.shard)
+  return pipeline::Runner(run_options, progress, pipeline::Mode::run_plan, &plan, options.shard,
+                          first_unit_number)
       .run();
 }
 
-}  // namespace s2prep
+}  // namespace s2prep::pipeline

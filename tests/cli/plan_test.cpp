@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "cli_support.hpp"
+#include "geo/geometry.hpp"
 
 namespace s2prep::clitest {
 namespace {
@@ -93,6 +94,48 @@ TEST_F(PlanCli, TheShardComesFromTheClusterEngine) {
   const auto again = s2prep({"run", "--plan", plan_file, "--shard", "0/1"});
   EXPECT_EQ(again.exit_code, 0) << describe(again);
   EXPECT_THAT(again.err + again.out, HasSubstr("resumed"));
+}
+
+TEST_F(PlanCli, PerFeaturePlansNumberTheUnitsAcrossTheFeatures) {
+  const auto& scene = shared_scene();
+  auto feature = [](const std::string& wkt, const std::string& id) {
+    return json{{"type", "Feature"},
+                {"id", id},
+                {"geometry", geo::Geometry::from_wkt(wkt).to_geojson()},
+                {"properties", json::object()}};
+  };
+  const json collection{{"type", "FeatureCollection"},
+                        {"features",
+                         {feature(scene_region(scene, 0.30, 0.20, 0.36, 0.25), "north"),
+                          feature(scene_region(scene, 0.60, 0.70, 0.64, 0.76), "south"),
+                          feature(scene_region(scene, 2.5, 0.4, 2.6, 0.5), "nowhere")}}};
+  const fs::path geometry = logs_[0].path() / "fields.geojson";
+  write_text(geometry, collection.dump());
+  auto args = [&](const std::string& command, const fs::path& out) {
+    auto a = served_->args(geometry.string(), {"2023-08-01", "2023-09-30"}, out, {"--per-feature"});
+    a.front() = command;
+    return a;
+  };
+  const auto single = s2prep(args("run", single_.path()));
+  ASSERT_EQ(single.exit_code, 0) << describe(single);
+  const auto plan = s2prep(args("plan", planned_.path()));
+  ASSERT_EQ(plan.exit_code, 0) << describe(plan);
+  const json index = read_json(planned_.path() / "plan.json");
+  ASSERT_EQ(index.at("features").size(), 2u) << index.dump();
+  EXPECT_EQ(index["features_without_outputs"][0]["feature"], "nowhere");
+  const std::string plan_file = (planned_.path() / "plan.json").string();
+  for (const std::string shard : {"0/3", "1/3", "2/3"}) {
+    const auto r = s2prep({"run", "--plan", plan_file, "--shard", shard});
+    ASSERT_EQ(r.exit_code, 0) << shard << ": " << describe(r);
+  }
+  const auto collected = s2prep({"collect", "--out", planned_.path().string()});
+  EXPECT_EQ(collected.exit_code, 0) << describe(collected);
+  EXPECT_EQ(differing_files(
+                single_.path(), planned_.path(),
+                {"run.json", "folder.json", "plan.json", ".s2prep.lock", "north/run.json",
+                 "north/folder.json", "north/plan.json", "north/.s2prep.lock", "south/run.json",
+                 "south/folder.json", "south/plan.json", "south/.s2prep.lock"}),
+            std::vector<std::string>{});
 }
 
 TEST_F(PlanCli, BadShardsAndRequestsAreRefused) {
