@@ -31,8 +31,7 @@ int main() {
                               "2023-06-01T10:15:59Z")}};
   const s2prep::SearchResult result = s2prep::search(request);
   for (const auto& a : result.acquisitions) {
-    std::printf("acquisition %s %s %.4f\n", a.datetime.c_str(), a.tiles.at(0).c_str(),
-                a.coverage);
+    std::printf("acquisition %s %s %.4f\n", a.datetime.c_str(), a.tiles.at(0).c_str(), a.coverage);
   }
   std::printf("json %s\n", result.to_json().c_str());
 
