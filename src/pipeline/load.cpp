@@ -68,9 +68,7 @@ LoadResult load(const ProcessingOptions& options, const ProgressCallback& progre
   result.shadow_model = shadow.info();
   const AssetSigner signer(http, o.request);
   const auto units = plan_outputs(outcome, o, signer.signer());
-  for (const auto& s : outcome.selection.skipped) {
-    result.skipped.push_back({format_time(s.datetime), s.item_ids, s.reason, {}});
-  }
+  result.skipped = skipped_acquisitions(outcome.selection);
   if (units.empty()) return result;
 
   result.grid = units.front().grid;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <tuple>
 
@@ -35,12 +36,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<SkippedAcquisition> skipped_acquisitions(const select::Selection& selection) {
-  std::vector<SkippedAcquisition> skipped;
-  for (const auto& s : selection.skipped) {
-    skipped.push_back({format_time(s.datetime), s.item_ids, s.reason, {}});
-  }
-  return skipped;
+// Every feature of a per-feature request failed to find imagery.
+NothingFoundError no_feature_covered(std::size_t features) {
+  return NothingFoundError(fmt::format(
+      "None of the {} features of the geometry can be covered by an acquisition in the time "
+      "range; widen the time range or lower --min-tile-cover.",
+      features));
 }
 
 // What a Runner does: a whole run; only the planning, written to plan.json (write_plan); or the
@@ -239,49 +240,82 @@ class Runner {
   Plan planned_;  // what write_plan wrote
 };
 
-RunResult run_per_feature(const RunOptions& options, const ProgressCallback& progress) {
-  // One grid and one output folder per feature: separate fields get their own small grids
-  // instead of one bounding box that is mostly empty.
+// Runs `body` with the options of each feature of a per-feature request (its geometry, its
+// sub-folder of out_dir). One field without usable imagery must not cost the others theirs: a
+// NothingFoundError is logged and returned in the feature's SkippedAcquisition; when every
+// feature ends so, the request as a whole has found nothing.
+std::vector<SkippedAcquisition> for_each_feature(
+    const RunOptions& options,
+    const std::function<void(const std::string& feature, const RunOptions& one)>& body) {
   const auto features = geo::parse_features(options.request.geometry);
-  RunResult all;
-  all.items_json = options.out_dir;
-  std::size_t without_outputs = 0;
+  std::vector<SkippedAcquisition> without;
   for (const auto& feature : features) {
     RunOptions one = options;
     one.per_feature = false;
     one.request.geometry = feature.region.lonlat().to_wkt();
     one.out_dir = options.out_dir / feature.name;
-    spdlog::info("Feature {}: outputs in {}", feature.name, one.out_dir.string());
-    RunResult result;
     try {
-      result = Runner(one, progress).run();
+      body(feature.name, one);
     } catch (const NothingFoundError& e) {
-      // One field without usable imagery must not cost the others theirs.
       spdlog::warn("Feature {}: {}", feature.name, e.what());
-      all.skipped.push_back({{}, {}, e.what(), feature.name});
-      ++without_outputs;
-      continue;
+      without.push_back({{}, {}, e.what(), feature.name});
     }
-    for (auto& o : result.outputs) {
-      o.name = feature.name + "/" + o.name;
-      all.outputs.push_back(std::move(o));
-    }
-    for (auto& s : result.skipped) {
-      s.feature = feature.name;
-      all.skipped.push_back(std::move(s));
-    }
+  }
+  if (without.size() == features.size()) throw no_feature_covered(features.size());
+  return without;
+}
+
+// Prefixes the outputs' names and the skipped acquisitions with their feature.
+template <class Output>
+void add_feature_results(const std::string& feature, std::vector<Output>& outputs,
+                         std::vector<SkippedAcquisition>& skipped, std::vector<Output>& all_outputs,
+                         std::vector<SkippedAcquisition>& all_skipped) {
+  for (auto& o : outputs) {
+    o.name = feature + "/" + o.name;
+    all_outputs.push_back(std::move(o));
+  }
+  for (auto& s : skipped) {
+    s.feature = feature;
+    all_skipped.push_back(std::move(s));
+  }
+}
+
+RunResult run_per_feature(const RunOptions& options, const ProgressCallback& progress) {
+  // One grid and one output folder per feature: separate fields get their own small grids
+  // instead of one bounding box that is mostly empty.
+  RunResult all;
+  all.items_json = options.out_dir;
+  auto without = for_each_feature(options, [&](const std::string& feature, const RunOptions& one) {
+    spdlog::info("Feature {}: outputs in {}", feature, one.out_dir.string());
+    RunResult result = Runner(one, progress).run();
+    add_feature_results(feature, result.outputs, result.skipped, all.outputs, all.skipped);
     for (auto& n : result.notices) {
       if (std::find(all.notices.begin(), all.notices.end(), n) == all.notices.end()) {
         all.notices.push_back(std::move(n));
       }
     }
-  }
-  if (without_outputs == features.size()) {
-    throw NothingFoundError(fmt::format(
-        "None of the {} features of the geometry can be covered by an acquisition in the time "
-        "range; widen the time range or lower --min-tile-cover.",
-        features.size()));
-  }
+  });
+  all.skipped.insert(all.skipped.end(), without.begin(), without.end());
+  return all;
+}
+
+// A plan per feature in its sub-folder, and an index at the top numbering the units across the
+// features.
+Plan write_feature_plans(const RunOptions& options) {
+  Plan all;
+  std::vector<FeaturePlan> planned;
+  auto without = for_each_feature(options, [&](const std::string& feature, const RunOptions& one) {
+    Runner runner(one, {}, Mode::write_plan);
+    runner.run();
+    Plan plan = runner.take_plan();
+    planned.push_back({feature, plan.outputs.size()});
+    for (auto& a : plan.search.acquisitions) all.search.acquisitions.push_back(std::move(a));
+    add_feature_results(feature, plan.outputs, plan.search.skipped, all.outputs,
+                        all.search.skipped);
+  });
+  all.search.skipped.insert(all.search.skipped.end(), without.begin(), without.end());
+  write_text_atomically(options.out_dir / kPlanFile,
+                        feature_index_json(planned, without).dump(1) + "\n");
   return all;
 }
 
@@ -313,46 +347,7 @@ Plan write_plan(const RunOptions& options) {
     runner.run();
     return runner.take_plan();
   }
-  // One plan per feature in its sub-folder, and an index at the top numbering the units across
-  // the features.
-  const auto features = geo::parse_features(options.request.geometry);
-  Plan all;
-  std::vector<pipeline::FeaturePlan> planned;
-  std::vector<SkippedAcquisition> without;
-  for (const auto& feature : features) {
-    RunOptions one = options;
-    one.per_feature = false;
-    one.request.geometry = feature.region.lonlat().to_wkt();
-    one.out_dir = options.out_dir / feature.name;
-    try {
-      pipeline::Runner runner(one, {}, pipeline::Mode::write_plan);
-      runner.run();
-      Plan plan = runner.take_plan();
-      planned.push_back({feature.name, plan.outputs.size()});
-      for (auto& o : plan.outputs) {
-        o.name = feature.name + "/" + o.name;
-        all.outputs.push_back(std::move(o));
-      }
-      for (auto& a : plan.search.acquisitions) all.search.acquisitions.push_back(std::move(a));
-      for (auto& s : plan.search.skipped) {
-        s.feature = feature.name;
-        all.search.skipped.push_back(std::move(s));
-      }
-    } catch (const NothingFoundError& e) {
-      spdlog::warn("Feature {}: {}", feature.name, e.what());
-      without.push_back({{}, {}, e.what(), feature.name});
-      all.search.skipped.push_back(without.back());
-    }
-  }
-  if (planned.empty()) {
-    throw NothingFoundError(fmt::format(
-        "None of the {} features of the geometry can be covered by an acquisition in the time "
-        "range; widen the time range or lower --min-tile-cover.",
-        features.size()));
-  }
-  pipeline::write_text_atomically(options.out_dir / pipeline::kPlanFile,
-                                  pipeline::feature_index_json(planned, without).dump(1) + "\n");
-  return all;
+  return pipeline::write_feature_plans(options);
 }
 
 RunResult run_plan(const std::filesystem::path& plan_file, const PlanRunOptions& options,

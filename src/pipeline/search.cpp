@@ -159,6 +159,14 @@ std::optional<double> acquisition_cloud_cover(const select::Acquisition& acquisi
   return worst;
 }
 
+std::vector<SkippedAcquisition> skipped_acquisitions(const select::Selection& selection) {
+  std::vector<SkippedAcquisition> skipped;
+  for (const auto& s : selection.skipped) {
+    skipped.push_back({format_time(s.datetime), s.item_ids, s.reason, {}});
+  }
+  return skipped;
+}
+
 SearchResult search_result(const SearchOutcome& outcome) {
   SearchResult result;
   for (const auto& a : outcome.selection.acquisitions) {
@@ -170,9 +178,7 @@ SearchResult search_result(const SearchOutcome& outcome) {
     acquisition.cloud_cover = acquisition_cloud_cover(a);
     result.acquisitions.push_back(std::move(acquisition));
   }
-  for (const auto& s : outcome.selection.skipped) {
-    result.skipped.push_back({format_time(s.datetime), s.item_ids, s.reason, {}});
-  }
+  result.skipped = skipped_acquisitions(outcome.selection);
   result.items_found = outcome.items_found;
   result.complete = outcome.complete;
   result.warnings = outcome.warnings;

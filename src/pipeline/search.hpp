@@ -47,6 +47,9 @@ SearchOutcome search_all(const Request& request, net::HttpClient& http, std::sto
 // false; with it, logs a warning.
 void require_complete(const SearchOutcome& outcome, bool allow_incomplete);
 
+// The skipped acquisitions of a selection as the library returns them.
+std::vector<SkippedAcquisition> skipped_acquisitions(const select::Selection& selection);
+
 // The outcome as the library returns it (with every item found as its STAC JSON).
 SearchResult search_result(const SearchOutcome& outcome);
 
