@@ -45,6 +45,7 @@
 #include "ingest/gdal_env.hpp"
 #include "ingest/grid.hpp"
 #include "output/cog_writer.hpp"
+#include "pipeline/produce.hpp"
 #include "stac/item.hpp"
 #include "test_server.hpp"
 
@@ -349,6 +350,7 @@ struct Options {
   fs::path json_out;
   // Internal: the child process of the whole-tile run.
   std::string child;
+  std::string child_mode;  // "disk": as run streams a unit; "memory": as --in-memory holds it
   fs::path child_items, child_result, child_out;
 };
 
@@ -461,7 +463,9 @@ long peak_rss_kb() {
 }
 
 // The whole-tile child: read the 12 bands onto the tile grid and write them as the raster COG,
-// as `run --layout tile --full-tile` does for its raster output.
+// as `run --layout tile --full-tile` does for its raster output: with the models streaming their
+// chips (the default), the bands go to a GeoTIFF on disk strip by strip and the COG is written
+// from it ("disk"); with --in-memory or the built-in detector they are held in memory ("memory").
 int whole_tile_child(const Options& o) {
   std::ifstream in(o.child_items);
   const json item_json = json::parse(in);
@@ -473,12 +477,26 @@ int whole_tile_child(const Options& o) {
   ro.jobs = o.jobs;
   ro.read_scl = false;  // the GDAL baseline reads the 12 bands only
   const auto t0 = Clock::now();
-  auto acq = ingest::read_acquisition({item}, tile, ro);
-  const double read_s = seconds_since(t0);
-  const long read_peak_kb = peak_rss_kb();
-  const auto t1 = Clock::now();
-  output::write_cog(acq.bands, o.child_out, output::reflectance_cog_options());
-  const double write_s = seconds_since(t1);
+  double read_s = 0, write_s = 0;
+  long read_peak_kb = 0;
+  const Window whole{0, 0, tile.width, tile.height};
+  if (o.child_mode == "disk") {
+    const auto streamed = pipeline::read_acquisition_to_disk(
+        {item}, tile, ro, o.child_out.parent_path() / ".whole_tile_stack.tif");
+    read_s = seconds_since(t0);
+    read_peak_kb = peak_rss_kb();
+    const auto t1 = Clock::now();
+    output::write_cog(streamed.stack_file->path(), tile, whole, o.child_out,
+                      output::reflectance_cog_options());
+    write_s = seconds_since(t1);
+  } else {
+    auto acq = ingest::read_acquisition({item}, tile, ro);
+    read_s = seconds_since(t0);
+    read_peak_kb = peak_rss_kb();
+    const auto t1 = Clock::now();
+    output::write_cog(acq.bands, whole, o.child_out, output::reflectance_cog_options());
+    write_s = seconds_since(t1);
+  }
   std::ofstream(o.child_result) << json{{"read_s", read_s},
                                         {"write_s", write_s},
                                         {"read_peak_rss_mb", read_peak_kb / 1024.0}}
@@ -503,19 +521,33 @@ json whole_tile(testing::TestServer& server, const Scene& scene, const Options& 
   fs::remove(s2_out);
   fs::remove(gdal_out);
 
-  VSICurlClearCache();
-  server.clear_requests();
-  const auto s2 =
-      bench::run_child({"/proc/self/exe", "--child", "whole-tile", "--child-items", items.string(),
-                        "--child-result", result.string(), "--child-out", s2_out.string(), "--jobs",
-                        std::to_string(jobs), "--data", o.data.string()},
-                       log);
-  if (s2.exit_code != 0) throw DataError("The s2prep whole-tile child failed; see " + log);
-  const std::uint64_t s2_bytes = server.bytes_sent("/blob");
-  const int s2_requests = server.request_count("/blob");
-  std::ifstream rin(result);
-  const json split = json::parse(rin);
-
+  struct S2Run {
+    std::string mode, label;
+    bench::ChildUsage child;
+    std::uint64_t bytes = 0;
+    int requests = 0;
+    json split;
+  };
+  std::vector<S2Run> runs = {
+      {"disk", "s2prep, bands streamed to disk (run's default with models)", {}, 0, 0, {}},
+      {"memory", "s2prep, bands held in memory (--in-memory, built-in detector)", {}, 0, 0, {}}};
+  for (auto& r : runs) {
+    fs::remove(s2_out);
+    VSICurlClearCache();
+    server.clear_requests();
+    r.child = bench::run_child(
+        {"/proc/self/exe", "--child", "whole-tile", "--child-mode", r.mode, "--child-items",
+         items.string(), "--child-result", result.string(), "--child-out", s2_out.string(),
+         "--jobs", std::to_string(jobs), "--data", o.data.string()},
+        log);
+    if (r.child.exit_code != 0)
+      throw DataError("The s2prep whole-tile child (" + r.mode + ") failed; see " + log);
+    r.bytes = server.bytes_sent("/blob");
+    r.requests = server.request_count("/blob");
+    std::ifstream rin(result);
+    r.split = json::parse(rin);
+  }
+  // Both ways write the same file; keep the first for the comparison with GDAL's pixels below.
   server.clear_requests();
   const auto b = scene.tile.bounds();
   std::vector<std::string> vrt = {"gdalbuildvrt",
@@ -573,39 +605,51 @@ json whole_tile(testing::TestServer& server, const Scene& scene, const Options& 
 
   bench::Table t({"whole tile (" + std::to_string(scene.tile.width) + " px, 12 bands -> COG)",
                   "wall s", "read s", "write s", "CPU s", "peak RSS MB", "MB fetched", "requests"});
-  t.add({"s2prep read_acquisition + write_cog", fmt::format("{:.1f}", s2.wall_s),
-         fmt::format("{:.1f}", split.value("read_s", 0.0)),
-         fmt::format("{:.1f}", split.value("write_s", 0.0)), fmt::format("{:.1f}", s2.cpu_s),
-         fmt::format("{:.0f}", s2.max_rss_kb / 1024.0), o.whole_tile_local ? "-" : fmt_mb(s2_bytes),
-         o.whole_tile_local ? "-" : std::to_string(s2_requests)});
+  for (const auto& r : runs) {
+    t.add({r.label, fmt::format("{:.1f}", r.child.wall_s),
+           fmt::format("{:.1f}", r.split.value("read_s", 0.0)),
+           fmt::format("{:.1f}", r.split.value("write_s", 0.0)),
+           fmt::format("{:.1f}", r.child.cpu_s), fmt::format("{:.0f}", r.child.max_rss_kb / 1024.0),
+           o.whole_tile_local ? "-" : fmt_mb(r.bytes),
+           o.whole_tile_local ? "-" : std::to_string(r.requests)});
+  }
   t.add({"gdalbuildvrt -separate + gdal_translate -of COG", fmt::format("{:.1f}", g_wall),
          fmt::format("{:.1f}", g1.wall_s), fmt::format("{:.1f}", g2.wall_s),
          fmt::format("{:.1f}", g_cpu), fmt::format("{:.0f}", g_rss / 1024.0),
          o.whole_tile_local ? "-" : fmt_mb(g_bytes),
          o.whole_tile_local ? "-" : std::to_string(g_requests)});
-  t.add({"ratio s2prep / GDAL", fmt_ratio(s2.wall_s, g_wall), "", "", fmt_ratio(s2.cpu_s, g_cpu),
-         fmt_ratio(s2.max_rss_kb, g_rss), fmt_ratio(s2_bytes, g_bytes),
-         fmt_ratio(s2_requests, g_requests)});
+  for (const auto& r : runs) {
+    t.add({"ratio s2prep (" + r.mode + ") / GDAL", fmt_ratio(r.child.wall_s, g_wall), "", "",
+           fmt_ratio(r.child.cpu_s, g_cpu), fmt_ratio(r.child.max_rss_kb, g_rss),
+           fmt_ratio(r.bytes, g_bytes), fmt_ratio(r.requests, g_requests)});
+  }
   report += t.str();
-  report += fmt::format(
-      "s2prep peak RSS when the read finished: {:.0f} MB (the 12-band stack alone is {:.0f} "
-      "MB)\n",
-      split.value("read_peak_rss_mb", 0.0),
-      12.0 * 2 * scene.tile.width * scene.tile.height / (1024.0 * 1024.0));
+  for (const auto& r : runs) {
+    report += fmt::format("s2prep ({}) peak RSS when the read finished: {:.0f} MB", r.mode,
+                          r.split.value("read_peak_rss_mb", 0.0));
+    report += "\n";
+  }
+  report += fmt::format("(the 12-band stack alone is {:.0f} MB)\n",
+                        12.0 * 2 * scene.tile.width * scene.tile.height / (1024.0 * 1024.0));
   report += fmt::format(
       "(source: {}; for gdalbuildvrt the wall column splits as VRT build / "
       "translate)\n",
       o.whole_tile_local ? "local files" : "the test server");
+  json s2_json = json::object();
+  for (const auto& r : runs) {
+    s2_json[r.mode] = {{"wall_s", r.child.wall_s},
+                       {"read_s", r.split.value("read_s", 0.0)},
+                       {"write_s", r.split.value("write_s", 0.0)},
+                       {"read_peak_rss_mb", r.split.value("read_peak_rss_mb", 0.0)},
+                       {"cpu_s", r.child.cpu_s},
+                       {"max_rss_mb", r.child.max_rss_kb / 1024.0},
+                       {"bytes", r.bytes},
+                       {"requests", r.requests},
+                       {"memory_ratio_vs_gdal", double(r.child.max_rss_kb) / double(g_rss)},
+                       {"time_ratio_vs_gdal", r.child.wall_s / g_wall}};
+  }
   return {{"source", o.whole_tile_local ? "local" : "server"},
-          {"s2prep",
-           {{"wall_s", s2.wall_s},
-            {"read_s", split.value("read_s", 0.0)},
-            {"write_s", split.value("write_s", 0.0)},
-            {"read_peak_rss_mb", split.value("read_peak_rss_mb", 0.0)},
-            {"cpu_s", s2.cpu_s},
-            {"max_rss_mb", s2.max_rss_kb / 1024.0},
-            {"bytes", s2_bytes},
-            {"requests", s2_requests}}},
+          {"s2prep", s2_json},
           {"gdal",
            {{"wall_s", g_wall},
             {"buildvrt_s", g1.wall_s},
@@ -787,6 +831,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-gdal", o.no_gdal, "Skip the gdalwarp baseline");
   app.add_flag("--whole-tile", o.whole_tile,
                "Also run the whole-tile comparison (minutes and GBs at 10980 px)");
+  app.add_option("--child-mode", o.child_mode)->group("");
   app.add_flag("--whole-tile-local", o.whole_tile_local,
                "Whole-tile run from the local files instead of the server");
   app.add_option("--json", o.json_out, "Write the figures as JSON here");

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cmath>
 #include <memory>
+#include <mutex>
 
 #include <s2prep/errors.hpp>
 #include "core/bands.hpp"
@@ -65,15 +66,29 @@ void fill_nodata_from(Raster<T>& mosaic, const Raster<T>& next) {
 template void fill_nodata_from(Raster<std::uint16_t>&, const Raster<std::uint16_t>&);
 template void fill_nodata_from(Raster<std::uint8_t>&, const Raster<std::uint8_t>&);
 
-AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const Grid& grid,
-                                   const AcquisitionReadOptions& options) {
+namespace {
+
+// Every source of an acquisition, resolved and signed up front, so a missing asset fails before
+// any byte is fetched; sources[slot * items + item], slot 0-11 the bands, 12 SCL.
+struct AcquisitionSources {
+  std::vector<BandSource> sources;
+  int slots = 0;
+  int items = 0;
+  const BandSource& at(int slot, int item) const {
+    return sources[std::size_t(slot) * items + item];
+  }
+};
+
+AcquisitionSources resolve_sources(const std::vector<stac::Item>& items,
+                                   const AcquisitionReadOptions& options,
+                                   AcquisitionRaster& result) {
   if (items.empty()) throw DataError("An acquisition with no items cannot be read.");
   const AssetKeyResolver resolve =
       options.asset_key ? options.asset_key : AssetKeyResolver(default_asset_key);
-  const int slots = options.read_scl ? kBandCount + 1 : kBandCount;
-  const int n_items = static_cast<int>(items.size());
-
-  AcquisitionRaster result;
+  AcquisitionSources out;
+  out.slots = options.read_scl ? kBandCount + 1 : kBandCount;
+  out.items = static_cast<int>(items.size());
+  const int n_items = out.items;
   for (const auto& item : items) {
     ItemProvenance p;
     p.id = item.id;
@@ -88,17 +103,16 @@ AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const G
     result.items.push_back(std::move(p));
   }
 
-  // Resolve every source up front so a missing asset fails before any byte is fetched.
-  std::vector<BandSource> sources(std::size_t(slots) * n_items);
+  out.sources.resize(std::size_t(out.slots) * n_items);
   for (int i = 0; i < n_items; ++i) {
-    for (int s = 0; s < slots; ++s) {
+    for (int s = 0; s < out.slots; ++s) {
       const std::string band = s == kSclSlot ? "SCL" : std::string(kBands[s].name);
       const std::string key = resolve(items[i], band);
       const auto asset = items[i].assets.find(key);
       if (asset == items[i].assets.end() || asset->second.href.empty()) {
         throw DataError("Item " + items[i].id + " has no href for asset " + key + ".");
       }
-      BandSource& src = sources[std::size_t(s) * n_items + i];
+      BandSource& src = out.sources[std::size_t(s) * n_items + i];
       src.item_id = items[i].id;
       src.asset_key = key;
       const std::string raw_href = asset->second.href;
@@ -117,6 +131,17 @@ AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const G
       }
     }
   }
+  return out;
+}
+
+}  // namespace
+
+AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const Grid& grid,
+                                   const AcquisitionReadOptions& options) {
+  AcquisitionRaster result;
+  const AcquisitionSources prepared = resolve_sources(items, options, result);
+  const std::vector<BandSource>& sources = prepared.sources;
+  const int slots = prepared.slots, n_items = prepared.items;
 
   // The first item's bands are read straight into the result (a whole tile is 12 x 241 MB: a
   // buffer per band in flight would double the peak); later items keep their own buffers until
@@ -170,6 +195,75 @@ AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const G
     }
   }
   for (int i = 1; i < int(later_scl.size()); ++i) fill_nodata_from(result.scl, later_scl[i]);
+  result.warped_reads = warped.load();
+  result.direct_reads = direct.load();
+  return result;
+}
+
+AcquisitionRaster read_acquisition_in_strips(const std::vector<stac::Item>& items, const Grid& grid,
+                                             const AcquisitionReadOptions& options,
+                                             const BandRowsSink& sink, int strip_rows) {
+  if (strip_rows <= 0) throw DataError("Strips of an acquisition read need at least one row.");
+  AcquisitionRaster result;
+  const AcquisitionSources prepared = resolve_sources(items, options, result);
+  const int slots = prepared.slots, n_items = prepared.items;
+  if (options.read_scl) result.scl = ByteRaster(grid, 1, 0);
+  const int strips = (grid.height + strip_rows - 1) / strip_rows;
+  std::mutex sink_turn;
+  std::atomic<int> warped{0}, direct{0}, done{0};
+  // Strip-major: the reads in flight belong to one or two neighbouring strips, so memory holds
+  // `jobs` band strips and the files' blocks along a strip boundary are fetched close together.
+  const int tasks = strips * slots;
+  auto read_one = [&](int task) {
+    const int strip = task / slots, s = task % slots;
+    const int first_row = strip * strip_rows;
+    const Grid rows_grid = grid.sub_grid(
+        Window{0, first_row, grid.width, std::min(strip_rows, grid.height - first_row)});
+    const std::size_t rows_size = std::size_t(rows_grid.width) * rows_grid.height;
+    auto count = [&](const ReadInfo& info) { (info.warped ? warped : direct).fetch_add(1); };
+    if (s == kSclSlot) {
+      // SCL (1 byte per pixel) is kept whole: the product mask and the merge need all of it.
+      ByteRaster mosaic(rows_grid, 1, 0);
+      for (int i = 0; i < n_items; ++i) {
+        ReadInfo info;
+        if (i == 0) {
+          read_band_into<std::uint8_t>(prepared.at(s, i), rows_grid, Resampling::Nearest,
+                                       mosaic.data.data(), options.read, &info);
+        } else {
+          fill_nodata_from(
+              mosaic, read_band<std::uint8_t>(prepared.at(s, i), rows_grid, Resampling::Nearest,
+                                              options.read, &info));
+        }
+        count(info);
+      }
+      std::copy(mosaic.data.begin(), mosaic.data.end(),
+                result.scl.data.begin() + std::ptrdiff_t(first_row) * grid.width);
+    } else {
+      Raster<std::uint16_t> mosaic(rows_grid, 1, 0);
+      for (int i = 0; i < n_items; ++i) {
+        ReadInfo info;
+        Raster<std::uint16_t> later;
+        std::uint16_t* band = mosaic.data.data();
+        if (i == 0) {
+          read_band_into<std::uint16_t>(prepared.at(s, i), rows_grid, Resampling::Bilinear, band,
+                                        options.read, &info);
+        } else {
+          later = read_band<std::uint16_t>(prepared.at(s, i), rows_grid, Resampling::Bilinear,
+                                           options.read, &info);
+          band = later.data.data();
+        }
+        if (result.items[i].harmonized) {
+          harmonize(band, rows_size, static_cast<int>(std::lround(result.items[i].dn_offset)));
+        }
+        if (i > 0) fill_nodata_from(mosaic, later);
+        count(info);
+      }
+      std::lock_guard turn(sink_turn);
+      sink(s, first_row, mosaic);
+    }
+    if (options.progress) options.progress(++done, tasks);
+  };
+  run_bounded(tasks, options.jobs > 0 ? options.jobs : 1, read_one);
   result.warped_reads = warped.load();
   result.direct_reads = direct.load();
   return result;

@@ -83,6 +83,26 @@ void require_remote_href(const std::string& item_id, const std::string& asset_ke
 AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const Grid& grid,
                                    const AcquisitionReadOptions& options = {});
 
+// Receives one band of a strip of rows of the grid: `rows` covers grid rows [first_row,
+// first_row + rows.grid.height) at full width, harmonized and mosaicked like read_acquisition's.
+// Called from the reading threads, one call at a time; `rows` is valid only during the call.
+using BandRowsSink =
+    std::function<void(int band, int first_row, const Raster<std::uint16_t>& rows)>;
+
+// Rows of 10 m pixels per strip in read_acquisition_in_strips: a multiple of the 1024 px internal
+// tiles of Sentinel-2's 10 m and 20 m COGs for tile-aligned grids, so a strip starts on a tile
+// row of both, and small enough that `jobs` band strips in flight are a fraction of a whole
+// tile's 12 bands (10980 x 2048 x 2 bytes = 45 MB per band strip).
+inline constexpr int kStripRows = 2048;
+
+// read_acquisition without ever holding the 12 bands: the grid is read in strips of `strip_rows`
+// rows, and each band of each strip goes to `sink` (e.g. a file on disk) once mosaicked. Only SCL
+// is returned whole (result.bands stays empty). Every pixel equals read_acquisition's: a warped
+// pixel depends only on the file and its own position, not on the extent read around it.
+AcquisitionRaster read_acquisition_in_strips(const std::vector<stac::Item>& items, const Grid& grid,
+                                             const AcquisitionReadOptions& options,
+                                             const BandRowsSink& sink, int strip_rows = kStripRows);
+
 // DN = max(DN - dn_offset, 1) for DN != 0 (clamped to 65535); 0 (nodata) stays 0.
 void harmonize(std::uint16_t* data, std::size_t count, int dn_offset = 1000);
 // Fills the nodata (0) pixels of `mosaic` from `next` (same grid): first valid pixel wins.

@@ -5,6 +5,7 @@
 #include <cpl_string.h>
 #include <fcntl.h>
 #include <gdal.h>
+#include <gdal_vrt.h>
 #include <ogr_srs_api.h>
 #include <unistd.h>
 
@@ -162,6 +163,95 @@ void write_cog(const Raster<T>& raster, const std::filesystem::path& path,
   write_cog(raster, Window{0, 0, raster.grid.width, raster.grid.height}, path, options);
 }
 
+namespace {
+
+// Georeferencing and band properties of a source about to be copied into a COG. Everything the
+// file will carry is set here, so a window of a GeoTIFF and a buffer in memory become the same
+// bytes.
+void describe_source(GDALDatasetH src, const Grid& grid, int bands, const CogOptions& options,
+                     const std::string& where) {
+  auto gt = grid.transform;
+  GDALSetGeoTransform(src, gt.data());
+  std::unique_ptr<std::remove_pointer_t<OGRSpatialReferenceH>, SrsDeleter> srs(
+      OSRNewSpatialReference(nullptr));
+  if (OSRImportFromEPSG(srs.get(), grid.epsg) != OGRERR_NONE) {
+    throw DataError("Cannot write " + where + ": EPSG:" + std::to_string(grid.epsg) +
+                    " is unknown to PROJ.");
+  }
+  GDALSetSpatialRef(src, srs.get());
+  for (int b = 0; b < bands; ++b) {
+    GDALRasterBandH band = GDALGetRasterBand(src, b + 1);
+    if (options.nodata) GDALSetRasterNoDataValue(band, *options.nodata);
+    if (!options.band_descriptions.empty())
+      GDALSetDescription(band, options.band_descriptions[b].c_str());
+    if (options.scale) {
+      GDALSetRasterScale(band, *options.scale);
+      GDALSetRasterOffset(band, options.offset.value_or(0.0));
+    }
+  }
+}
+
+// Copies `src` (described by describe_source) into a COG at `path`: under a temporary name that
+// takes the final one only once the file is complete and checked (locally), or straight under its
+// name in object storage, where an object appears only once uploaded whole.
+void copy_to_cog(GDALDatasetH src, const Grid& grid, int bands, GDALDataType type,
+                 const std::filesystem::path& path, const CogOptions& options,
+                 const ErrorCapture& errors) {
+  const std::string where = path.string();
+  GDALDriverH cog = GDALGetDriverByName("COG");
+  if (cog == nullptr) throw DataError("This GDAL has no COG driver: install GDAL 3.1 or later.");
+  CslPtr co(nullptr);
+  auto set = [&co](const char* k, const std::string& v) {
+    co.reset(CSLSetNameValue(co.release(), k, v.c_str()));
+  };
+  set("COMPRESS", cog_compression());
+  set("PREDICTOR", "YES");  // the COG driver picks 2 for integers, 3 for floating point
+  set("BLOCKSIZE", std::to_string(options.block_size));
+  set("OVERVIEWS", options.overviews ? "AUTO" : "NONE");
+  set("RESAMPLING", options.overview_resampling);
+  set("NUM_THREADS", options.threads > 0 ? std::to_string(options.threads) : "ALL_CPUS");
+  set("BIGTIFF", "IF_SAFER");
+
+  const bool remote = is_remote(path);
+  const std::filesystem::path tmp =
+      remote ? std::filesystem::path(gdal_name(path))
+             : std::filesystem::path(path.string() + ".tmp-" + std::to_string(::getpid()));
+  AccessScope access(path);
+  if (!remote) remove_temporaries(tmp);
+  auto fail = [&](const std::string& what) {
+    if (remote) {
+      remove_file(path);
+    } else {
+      remove_temporaries(tmp);
+    }
+    throw DataError("Writing " + where + " failed: " + what + failure_suffix(errors) +
+                    (remote ? "; check the bucket's write permission, the AWS_* settings and "
+                              "free space in the local temporary folder (CPL_TMPDIR)."
+                            : "; check free space and permissions of the output folder."));
+  };
+  {
+    DatasetPtr out(GDALCreateCopy(cog, tmp.c_str(), src, FALSE, co.get(), nullptr, nullptr));
+    if (!out) fail("GDAL could not create the file");
+  }  // closing flushes the last blocks (and uploads the object)
+  if (errors.has_failure()) fail("GDAL reported an error while writing");
+  {
+    DatasetPtr check(
+        GDALOpenEx(tmp.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
+    std::string reason;
+    if (!check) fail("the written file cannot be reopened");
+    if (!check_structure(check.get(), grid, bands, type, reason))
+      fail("the written file is wrong: " + reason);
+  }
+  if (remote) return;
+  fsync_path(tmp, false);
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) fail("renaming the temporary file failed (" + ec.message() + ")");
+  fsync_path(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path(), true);
+}
+
+}  // namespace
+
 template <class T>
 void write_cog(const Raster<T>& raster, const Window& window, const std::filesystem::path& path,
                const CogOptions& options) {
@@ -187,9 +277,7 @@ void write_cog(const Raster<T>& raster, const Window& window, const std::filesys
                     std::to_string(raster.bands) + " bands.");
   }
   GDALDriverH mem = GDALGetDriverByName("MEM");
-  GDALDriverH cog = GDALGetDriverByName("COG");
-  if (mem == nullptr || cog == nullptr)
-    throw DataError("This GDAL has no COG driver: install GDAL 3.1 or later.");
+  if (mem == nullptr) throw DataError("GDAL's MEM driver is missing.");
 
   ErrorCapture errors;
   // The MEM bands point at the window's first pixel in the raster's own buffer, rows
@@ -213,76 +301,54 @@ void write_cog(const Raster<T>& raster, const Window& window, const std::filesys
       throw DataError("Could not prepare " + where + " in memory" + failure_suffix(errors) + ".");
     }
   }
-  auto gt = grid.transform;
-  GDALSetGeoTransform(src.get(), gt.data());
-  std::unique_ptr<std::remove_pointer_t<OGRSpatialReferenceH>, SrsDeleter> srs(
-      OSRNewSpatialReference(nullptr));
-  if (OSRImportFromEPSG(srs.get(), grid.epsg) != OGRERR_NONE) {
-    throw DataError("Cannot write " + where + ": EPSG:" + std::to_string(grid.epsg) +
-                    " is unknown to PROJ.");
+  describe_source(src.get(), grid, raster.bands, options, where);
+  copy_to_cog(src.get(), grid, raster.bands, type, path, options, errors);
+}
+
+void write_cog(const std::filesystem::path& source, const Grid& source_grid, const Window& window,
+               const std::filesystem::path& path, const CogOptions& options) {
+  ingest::configure_gdal();
+  const std::string where = path.string();
+  if (window.empty() || window.col < 0 || window.row < 0 ||
+      window.col + window.width > source_grid.width ||
+      window.row + window.height > source_grid.height) {
+    throw DataError("Refusing to write " + where +
+                    ": the window to write is empty or leaves the raster.");
   }
-  GDALSetSpatialRef(src.get(), srs.get());
-  for (int b = 0; b < raster.bands; ++b) {
-    GDALRasterBandH band = GDALGetRasterBand(src.get(), b + 1);
-    if (options.nodata) GDALSetRasterNoDataValue(band, *options.nodata);
-    if (!options.band_descriptions.empty())
-      GDALSetDescription(band, options.band_descriptions[b].c_str());
-    if (options.scale) {
-      GDALSetRasterScale(band, *options.scale);
-      GDALSetRasterOffset(band, options.offset.value_or(0.0));
+  ErrorCapture errors;
+  DatasetPtr file(GDALOpen(source.c_str(), GA_ReadOnly));
+  if (!file || GDALGetRasterXSize(file.get()) != source_grid.width ||
+      GDALGetRasterYSize(file.get()) != source_grid.height || GDALGetRasterCount(file.get()) < 1) {
+    throw DataError("Cannot write " + where + ": its source " + source.string() +
+                    " cannot be read as a raster of the expected size" + failure_suffix(errors) +
+                    ".");
+  }
+  const int bands = GDALGetRasterCount(file.get());
+  const GDALDataType type = GDALGetRasterDataType(GDALGetRasterBand(file.get(), 1));
+  if (!options.band_descriptions.empty() && int(options.band_descriptions.size()) != bands) {
+    throw DataError("Refusing to write " + where + ": " +
+                    std::to_string(options.band_descriptions.size()) + " band descriptions for " +
+                    std::to_string(bands) + " bands.");
+  }
+  // A virtual raster of the window, read block by block from the file as the COG driver asks for
+  // it: memory holds GDAL's block cache, never the raster. Built empty and given only the
+  // properties describe_source sets, so nothing of the source file's own metadata reaches the COG.
+  const Grid grid = source_grid.sub_grid(window);
+  GDALDriverH vrt_driver = GDALGetDriverByName("VRT");
+  if (vrt_driver == nullptr) throw DataError("GDAL's VRT driver is missing.");
+  DatasetPtr vrt(GDALCreate(vrt_driver, "", grid.width, grid.height, 0, type, nullptr));
+  if (!vrt) throw DataError("Could not prepare " + where + failure_suffix(errors) + ".");
+  for (int b = 0; b < bands; ++b) {
+    if (GDALAddBand(vrt.get(), type, nullptr) != CE_None ||
+        VRTAddSimpleSource(GDALGetRasterBand(vrt.get(), b + 1),
+                           GDALGetRasterBand(file.get(), b + 1), window.col, window.row,
+                           window.width, window.height, 0, 0, window.width, window.height, "near",
+                           VRT_NODATA_UNSET) != CE_None) {
+      throw DataError("Could not prepare " + where + failure_suffix(errors) + ".");
     }
   }
-
-  CslPtr co(nullptr);
-  auto set = [&co](const char* k, const std::string& v) {
-    co.reset(CSLSetNameValue(co.release(), k, v.c_str()));
-  };
-  set("COMPRESS", cog_compression());
-  set("PREDICTOR", "YES");  // the COG driver picks 2 for integers, 3 for floating point
-  set("BLOCKSIZE", std::to_string(options.block_size));
-  set("OVERVIEWS", options.overviews ? "AUTO" : "NONE");
-  set("RESAMPLING", options.overview_resampling);
-  set("NUM_THREADS", options.threads > 0 ? std::to_string(options.threads) : "ALL_CPUS");
-  set("BIGTIFF", "IF_SAFER");
-
-  // In object storage the object is written under its own name: it becomes visible only once
-  // uploaded whole (on close), and a wrong one is removed before any sidecar names it.
-  const bool remote = is_remote(path);
-  const std::filesystem::path tmp =
-      remote ? std::filesystem::path(gdal_name(path))
-             : std::filesystem::path(path.string() + ".tmp-" + std::to_string(::getpid()));
-  AccessScope access(path);
-  if (!remote) remove_temporaries(tmp);
-  auto fail = [&](const std::string& what) {
-    if (remote) {
-      remove_file(path);
-    } else {
-      remove_temporaries(tmp);
-    }
-    throw DataError("Writing " + where + " failed: " + what + failure_suffix(errors) +
-                    (remote ? "; check the bucket's write permission, the AWS_* settings and "
-                              "free space in the local temporary folder (CPL_TMPDIR)."
-                            : "; check free space and permissions of the output folder."));
-  };
-  {
-    DatasetPtr out(GDALCreateCopy(cog, tmp.c_str(), src.get(), FALSE, co.get(), nullptr, nullptr));
-    if (!out) fail("GDAL could not create the file");
-  }  // closing flushes the last blocks (and uploads the object)
-  if (errors.has_failure()) fail("GDAL reported an error while writing");
-  {
-    DatasetPtr check(
-        GDALOpenEx(tmp.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
-    std::string reason;
-    if (!check) fail("the written file cannot be reopened");
-    if (!check_structure(check.get(), grid, raster.bands, type, reason))
-      fail("the written file is wrong: " + reason);
-  }
-  if (remote) return;
-  fsync_path(tmp, false);
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) fail("renaming the temporary file failed (" + ec.message() + ")");
-  fsync_path(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path(), true);
+  describe_source(vrt.get(), grid, bands, options, where);
+  copy_to_cog(vrt.get(), grid, bands, type, path, options, errors);
 }
 
 template void write_cog(const Raster<std::uint8_t>&, const std::filesystem::path&,

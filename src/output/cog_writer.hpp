@@ -80,6 +80,12 @@ extern template void write_cog(const Raster<std::uint16_t>&, const Window&,
 extern template void write_cog(const Raster<float>&, const Window&, const std::filesystem::path&,
                                const CogOptions&);
 
+// Writes the `window` of the GeoTIFF `source` (whose grid is `source_grid`; every band, of the
+// file's pixel type) as write_cog does, reading it block by block: the raster is never held in
+// memory. The same pixels and options give the same bytes as write_cog of a buffer.
+void write_cog(const std::filesystem::path& source, const Grid& source_grid, const Window& window,
+               const std::filesystem::path& path, const CogOptions& options);
+
 // True when `path` is a COG on exactly `grid` (CRS, transform, size) with `bands` bands of
 // `type`, and every pixel of every band can be read (a truncated or corrupt file fails). When
 // false and `reason` is given, it says what is wrong. Never throws.

@@ -93,8 +93,9 @@ LoadResult load(const ProcessingOptions& options, const ProgressCallback& progre
     result.shadow_probability.resize(times * pixels);
   }
 
-  const ProduceContext context{o, signer.signer(), http, std::filesystem::temp_directory_path(),
-                               report};
+  const ProduceContext context{o,      signer.signer(),
+                               http,   std::filesystem::temp_directory_path(),
+                               report, /*bands_in_memory=*/true};
   run_bounded(
       static_cast<int>(times), acquisitions_in_flight(units, o.acquisitions_in_flight), [&](int t) {
         report.check_stop();
@@ -104,9 +105,8 @@ LoadResult load(const ProcessingOptions& options, const ProgressCallback& progre
         p.acquisition_index = t;
         p.acquisition_count = times;
         const ProducedOutput produced = produce(unit, cloud, shadow, context, p);
-        const Window window = produced.raster_window();
         for (int b = 0; b < kBandCount; ++b) {
-          copy_window(produced.raster(), b, window,
+          copy_window(produced.acquisition.bands, b, produced.inner,
                       result.reflectance.data() + (std::size_t(b) * times + t) * pixels);
         }
         const Window whole{0, 0, result.grid.width, result.grid.height};

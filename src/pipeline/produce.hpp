@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 
 #include <s2prep/options.hpp>
 #include <s2prep/results.hpp>
@@ -15,6 +16,7 @@
 #include "net/http_client.hpp"
 #include "pipeline/models.hpp"
 #include "pipeline/output_plan.hpp"
+#include "pipeline/stack_file.hpp"
 #include "pipeline/sun_angles.hpp"
 
 namespace s2prep::pipeline {
@@ -22,18 +24,16 @@ namespace s2prep::pipeline {
 class ProgressReporter;
 
 struct ProducedOutput {
-  // The 12-band reflectance of the output grid is `raster_window` of `raster()`: the context
-  // stack itself (a whole tile is 2.9 GB: no copy), or a copy of the window when the stack was
-  // released for streaming inference.
-  const BandStack& raster() const { return released ? window_copy : acquisition.bands; }
-  Window raster_window() const {
-    return released ? Window{0, 0, inner.width, inner.height} : inner;
-  }
+  // The 12-band reflectance of the output grid is the `inner` window of the context stack: in
+  // memory (`acquisition.bands`), or on disk in `stack_file` when streaming inference read the
+  // bands strip by strip and never held them (a whole tile's 12 bands are 2.9 GB).
+  bool bands_on_disk() const { return stack_file != nullptr; }
+  // The first `bands` bands of the output grid, in memory (read back from disk if need be).
+  BandStack raster_bands(int bands) const;
 
-  ingest::AcquisitionRaster acquisition;  // on the context grid
+  ingest::AcquisitionRaster acquisition;  // on the context grid (bands empty when on disk)
   Window inner;                           // the output grid inside the context grid
-  bool released = false;
-  BandStack window_copy;
+  std::shared_ptr<const StackFile> stack_file;
   ByteRaster mask;     // output grid: 0 clear, 1 cloud or shadow, 255 no data
   ByteRaster product;  // output grid: the product mask from SCL
   FloatRaster cloud;   // output grid
@@ -48,7 +48,21 @@ struct ProduceContext {
   // Where streaming inference parks the stack (a temporary file, removed after).
   std::filesystem::path scratch_dir;
   const ProgressReporter& report;
+  // The caller needs the bands in memory (load() returns them): never only on disk.
+  bool bands_in_memory = false;
 };
+
+// An acquisition read onto `grid` without holding its bands: they are in `stack_file`, written
+// strip by strip as they were read; SCL and the no-data mask (1 where every band is 0) are
+// in memory (1 byte per pixel each).
+struct StreamedAcquisition {
+  ingest::AcquisitionRaster acquisition;  // bands empty
+  std::shared_ptr<const StackFile> stack_file;
+  ByteRaster no_data;
+};
+StreamedAcquisition read_acquisition_to_disk(const std::vector<stac::Item>& items, const Grid& grid,
+                                             const ingest::AcquisitionReadOptions& options,
+                                             const std::filesystem::path& stack_path);
 
 // `progress` carries the unit's acquisition and position; its stage, done and total are set here.
 ProducedOutput produce(const OutputUnit& unit, LoadedModel& cloud_model, LoadedModel& shadow_model,

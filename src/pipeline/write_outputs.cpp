@@ -63,8 +63,13 @@ nlohmann::json write_outputs(const OutputUnit& unit, const ProducedOutput& produ
   };
   {
     const std::string file = asset_file(unit.name, "raster");
-    output::write_cog(produced.raster(), produced.raster_window(), o.out_dir / file,
-                      deterministic(output::reflectance_cog_options()));
+    const auto options = deterministic(output::reflectance_cog_options());
+    if (produced.bands_on_disk()) {
+      output::write_cog(produced.stack_file->path(), produced.stack_file->grid(), produced.inner,
+                        o.out_dir / file, options);
+    } else {
+      output::write_cog(produced.acquisition.bands, produced.inner, o.out_dir / file, options);
+    }
     record.assets.emplace_back("raster", file);
   }
   write("mask", produced.mask, output::mask_cog_options("mask"));
@@ -79,8 +84,7 @@ nlohmann::json write_outputs(const OutputUnit& unit, const ProducedOutput& produ
   if (o.quicklook) {
     const std::string png = unit.name + "_quicklook.png";
     // The quicklook reads B04, B03 and B02 only: the bands up to B04 are enough.
-    write_quicklook(crop_raster(produced.raster(), produced.raster_window(), band_index("B04") + 1),
-                    produced.mask, o.out_dir / png);
+    write_quicklook(produced.raster_bands(band_index("B04") + 1), produced.mask, o.out_dir / png);
     record.assets.emplace_back("quicklook", png);
   }
   auto item = to_stac_item(record);

@@ -4,6 +4,7 @@
 // cloud model sees pixels 200 px away, inside its chip only, so a chip placed elsewhere shows.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -43,28 +44,54 @@ TEST(FullTile, ProbabilitiesFollowTheReferenceChippingOfTheTile) {
   const std::string region = lonlat_rectangle(32633, t.origin_x + 3000, t.origin_y - 5000,
                                               t.origin_x + 4000, t.origin_y - 4000);
   const std::string date = acq->datetime.substr(0, 10);
-  const auto r = s2prep({"run",
-                         "--geometry",
-                         region,
-                         "--start",
-                         date,
-                         "--end",
-                         date,
-                         "--stac-url",
-                         server.stac_url(),
-                         "--token-url",
-                         server.token_url(),
-                         "--out",
-                         out.path().string(),
-                         "--layout",
-                         "tile",
-                         "--full-tile",
-                         "--keep-probabilities",
-                         "--cloud-model",
-                         mask::testing::model_path("cloud_spatial.onnx").string(),
-                         "--shadow-model",
-                         mask::testing::model_path("shadow_linear.onnx").string()});
+  const std::vector<std::string> args = {"run",
+                                         "--geometry",
+                                         region,
+                                         "--start",
+                                         date,
+                                         "--end",
+                                         date,
+                                         "--stac-url",
+                                         server.stac_url(),
+                                         "--token-url",
+                                         server.token_url(),
+                                         "--out",
+                                         out.path().string(),
+                                         "--layout",
+                                         "tile",
+                                         "--full-tile",
+                                         "--keep-probabilities",
+                                         "--cloud-model",
+                                         mask::testing::model_path("cloud_spatial.onnx").string(),
+                                         "--shadow-model",
+                                         mask::testing::model_path("shadow_linear.onnx").string()};
+  // Both models stream their chips: the bands go to disk strip by strip as they are read and the
+  // raster is written from there. --in-memory holds them instead; the files must not differ.
+  const auto r = s2prep(args);
   ASSERT_EQ(r.exit_code, 0) << describe(r);
+  {
+    TempDir in_memory{"s2prep-cli-full-tile-in-memory"};
+    std::vector<std::string> memory_args = args;
+    memory_args[std::find(args.begin(), args.end(), "--out") - args.begin() + 1] =
+        in_memory.path().string();
+    memory_args.push_back("--in-memory");
+    const auto m = s2prep(memory_args);
+    ASSERT_EQ(m.exit_code, 0) << describe(m);
+    const auto streamed = output_items(out.path());
+    const auto held = output_items(in_memory.path());
+    ASSERT_EQ(streamed.size(), 1u);
+    ASSERT_EQ(held.size(), 1u);
+    for (const char* key :
+         {"raster", "mask", "product_mask", "cloud_probability", "shadow_probability"}) {
+      EXPECT_EQ(read_text(asset_path(out.path(), streamed[0], key)),
+                read_text(asset_path(in_memory.path(), held[0], key)))
+          << key << " differs between streaming and --in-memory";
+    }
+    // Nothing of the stack is left behind in the output folder.
+    for (const auto& e : fs::directory_iterator(out.path())) {
+      EXPECT_EQ(e.path().filename().string().find("_stack"), std::string::npos) << e.path();
+    }
+  }
   const auto items = output_items(out.path());
   ASSERT_EQ(items.size(), 1u);
   const fs::path raster = asset_path(out.path(), items[0], "raster");

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <s2prep/errors.hpp>
 #include "fixtures.hpp"
 
@@ -160,6 +162,68 @@ TEST(Acquisition, MosaicAcrossAUtmZoneBoundary) {
     EXPECT_EQ(ba.scl.at(0, y, 300), 9);
   }
   for (auto v : ab.bands.data) ASSERT_NE(v, 0);  // together they cover the grid
+}
+
+// Reading strip by strip (as a whole tile is read without holding its 12 bands) gives every
+// pixel read_acquisition gives, warped (another UTM zone, 20 and 60 m bands), copied, mosaicked
+// and harmonized, for strips that cut through source pixels and blocks anywhere.
+TEST(Acquisition, StripsEqualTheWholeRead) {
+  TempDir tmp;
+  TileSpec a;
+  a.id = "A33";
+  a.epsg = 32633;
+  a.x0 = 780000;
+  a.y0 = 5600040;
+  a.valid = [](double x, double) { return x < 783700; };
+  TileSpec b;
+  b.id = "B34";
+  b.epsg = 32634;
+  b.x0 = 357000;
+  b.y0 = 5596020;
+  b.baseline = "03.01";  // not harmonized, unlike A
+  b.scl = [](double, double) { return std::uint8_t(9); };
+  const auto ia = write_tile(tmp.path / "a", a);
+  const auto ib = write_tile(tmp.path / "b", b);
+  Grid g;  // zone 34: A only | A and B | B only
+  g.epsg = 32634;
+  g.transform = {355500, 10, 0, 5593000, 0, -10};
+  g.width = 600;
+  g.height = 203;
+  AcquisitionReadOptions o;
+  o.jobs = 3;
+  const auto whole = read_acquisition({ia, ib}, g, o);
+  for (int strip_rows : {7, 64, 203, 500}) {
+    BandStack bands(g, kBandCount, 0);
+    std::vector<int> rows_seen(std::size_t(kBandCount) * g.height, 0);
+    const auto strips = read_acquisition_in_strips(
+        {ia, ib}, g, o,
+        [&](int band, int first_row, const Raster<std::uint16_t>& rows) {
+          ASSERT_EQ(rows.grid.width, g.width);
+          ASSERT_LE(rows.grid.height, strip_rows);
+          ASSERT_EQ(first_row % strip_rows, 0);
+          std::copy(rows.data.begin(), rows.data.end(),
+                    bands.band(band) + std::size_t(first_row) * g.width);
+          for (int r = 0; r < rows.grid.height; ++r) ++rows_seen[band * g.height + first_row + r];
+        },
+        strip_rows);
+    EXPECT_TRUE(strips.bands.data.empty());
+    for (int n : rows_seen) ASSERT_EQ(n, 1) << "every row of every band exactly once";
+    for (int band = 0; band < kBandCount; ++band) {
+      EXPECT_TRUE(std::equal(whole.bands.band(band),
+                             whole.bands.band(band) + whole.bands.band_size(), bands.band(band)))
+          << "band " << kBands[band].name << ", strips of " << strip_rows;
+    }
+    EXPECT_EQ(strips.scl.data, whole.scl.data) << strip_rows;
+    ASSERT_EQ(strips.items.size(), 2u);
+    EXPECT_TRUE(strips.items[0].harmonized);
+    EXPECT_FALSE(strips.items[1].harmonized);
+  }
+  // Both tiles and both resolutions of resampling really occur in this grid.
+  EXPECT_GT(whole.warped_reads, 0);
+  EXPECT_GT(whole.direct_reads, 0);
+  std::set<std::uint16_t> b8a(whole.bands.band(band_index("B8A")),
+                              whole.bands.band(band_index("B8A")) + whole.bands.band_size());
+  EXPECT_GT(b8a.size(), 100u);
 }
 
 TEST(Acquisition, NodataOutsideTheFootprint) {

@@ -247,6 +247,63 @@ TEST_F(CogWriterTest, WindowIsWrittenLikeTheCroppedRaster) {
   EXPECT_EQ(bytes(dir_ / "fw.tif"), bytes(dir_ / "fc.tif"));
 }
 
+// A whole tile is written from the GeoTIFF the bands were streamed into, block by block: the file
+// must be byte for byte the one written from the same pixels in memory, whatever the file itself
+// carries (here: its own metadata, other band descriptions, no nodata), and a half-written
+// file never takes the name.
+TEST_F(CogWriterTest, WindowOfAGeoTiffIsWrittenLikeTheSamePixelsInMemory) {
+  const Grid g = grid(700, 600);
+  const BandStack r = sample_stack(g);
+  const fs::path source = dir_ / "stack.tif";
+  {
+    const char* co[] = {"TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", nullptr};
+    Ds ds(GDALCreate(GDALGetDriverByName("GTiff"), source.c_str(), g.width, g.height, 12,
+                     GDT_UInt16, const_cast<char**>(co)));
+    ASSERT_TRUE(ds);
+    GDALSetMetadataItem(ds.get(), "SOMETHING", "else", nullptr);
+    for (int b = 0; b < 12; ++b) {
+      GDALRasterBandH band = GDALGetRasterBand(ds.get(), b + 1);
+      GDALSetDescription(band, "not the band name");
+      ASSERT_EQ(
+          GDALRasterIO(band, GF_Write, 0, 0, g.width, g.height,
+                       const_cast<std::uint16_t*>(r.band(b)), g.width, g.height, GDT_UInt16, 0, 0),
+          CE_None);
+    }
+  }
+  auto bytes = [](const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  for (const Window& w : {Window{0, 0, 700, 600}, Window{37, 21, 550, 530}}) {
+    const fs::path from_file = dir_ / "from_file.tif", from_memory = dir_ / "from_memory.tif";
+    write_cog(source, g, w, from_file, reflectance_cog_options());
+    write_cog(r, w, from_memory, reflectance_cog_options());
+    const std::string file_bytes = bytes(from_file);
+    ASSERT_GT(file_bytes.size(), 1000u);
+    EXPECT_EQ(file_bytes, bytes(from_memory)) << w.col << "," << w.row;
+    EXPECT_TRUE(verify_cog(from_file, g.sub_grid(w), 12, PixelType::UInt16));
+    Ds ds(GDALOpen(from_file.c_str(), GA_ReadOnly));
+    ASSERT_TRUE(ds);
+    EXPECT_EQ(GDALGetMetadataItem(ds.get(), "SOMETHING", nullptr), nullptr);
+    EXPECT_STREQ(GDALGetDescription(GDALGetRasterBand(ds.get(), 3)), "B03");
+    std::vector<std::uint16_t> px(std::size_t(w.width) * w.height);
+    ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(ds.get(), 5), GF_Read, 0, 0, w.width, w.height,
+                           px.data(), w.width, w.height, GDT_UInt16, 0, 0),
+              CE_None);
+    for (int y = 0; y < w.height; y += 17)
+      for (int x = 0; x < w.width; x += 13)
+        ASSERT_EQ(px[std::size_t(y) * w.width + x], r.at(4, w.row + y, w.col + x));
+  }
+  // A source of the wrong size is refused before anything is written.
+  EXPECT_THROW(write_cog(source, grid(701, 600), Window{0, 0, 10, 10}, dir_ / "x.tif",
+                         reflectance_cog_options()),
+               DataError);
+  EXPECT_THROW(
+      write_cog(source, g, Window{0, 0, 701, 10}, dir_ / "x.tif", reflectance_cog_options()),
+      DataError);
+  EXPECT_FALSE(fs::exists(dir_ / "x.tif"));
+}
+
 TEST_F(CogWriterTest, WindowLeavingTheRasterIsRefused) {
   const Grid g = grid(50, 40);
   const ByteRaster r(g, 1, 1);
