@@ -76,6 +76,11 @@ struct PlannedOutput {
   Grid grid;
   // Estimated peak memory while this output is made.
   std::uint64_t memory_bytes = 0;
+  // Local scratch disk it needs meanwhile (the 12 bands, when they stay on disk; else 0).
+  std::uint64_t scratch_bytes = 0;
+  // Size of its output files at most (uncompressed, with overviews); compressed files are
+  // usually half of this or less.
+  std::uint64_t output_bytes = 0;
 };
 
 struct Plan {

@@ -385,6 +385,8 @@ py::dict plan_dict(const s2prep::Plan& result) {
     out["tiles"] = o.tiles;
     out["grid"] = grid_dict(o.grid);
     out["memory_bytes"] = o.memory_bytes;
+    out["scratch_bytes"] = o.scratch_bytes;
+    out["output_bytes"] = o.output_bytes;
     outputs.append(out);
   }
   d["outputs"] = outputs;

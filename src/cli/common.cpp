@@ -1,5 +1,6 @@
 #include "cli/common.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
@@ -102,6 +103,13 @@ int run_guarded(const std::function<int()>& body, bool json_lines) {
                 1, json_lines);
     return 1;
   }
+}
+
+std::string human_bytes(std::uint64_t bytes) {
+  if (bytes >= 1000ull * 1000 * 1000) return fmt::format("{:.2f} GB", double(bytes) / 1e9);
+  if (bytes >= 1000ull * 1000) return fmt::format("{:.0f} MB", double(bytes) / 1e6);
+  if (bytes >= 1000) return fmt::format("{:.0f} kB", double(bytes) / 1e3);
+  return fmt::format("{} B", bytes);
 }
 
 }  // namespace s2prep::cli

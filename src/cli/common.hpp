@@ -2,7 +2,9 @@
 // Flags shared by the subcommands (geometry, time range, services, key, tile selection).
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <functional>
+#include <string>
 
 #include <s2prep/options.hpp>
 
@@ -38,6 +40,9 @@ int run_guarded(const std::function<int()>& body, bool json_lines);
 bool print_search_parse_error(const CLI::App& app, const std::string& message);
 
 // Registration of each subcommand (one file each).
+// "1.23 GB", "512 MB", "0 B": sizes for people, in powers of 1000.
+std::string human_bytes(std::uint64_t bytes);
+
 void register_search_command(CLI::App& app, std::function<int()>& action);
 void register_run_command(CLI::App& app, std::function<int()>& action);
 void register_plan_command(CLI::App& app, std::function<int()>& action);

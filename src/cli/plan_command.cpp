@@ -20,16 +20,26 @@ struct PlanCommand {
     const RunOptions options = flags.resolve();
     initialize(flags.process_settings());
     const Plan plan = write_plan(options);
-    std::uint64_t largest = 0;
-    for (const auto& unit : plan.outputs) largest = std::max(largest, unit.memory_bytes);
+    PlannedOutput largest;  // the largest figures of any unit
+    std::uint64_t output_total = 0;
+    for (const auto& unit : plan.outputs) {
+      largest.memory_bytes = std::max(largest.memory_bytes, unit.memory_bytes);
+      largest.scratch_bytes = std::max(largest.scratch_bytes, unit.scratch_bytes);
+      largest.output_bytes = std::max(largest.output_bytes, unit.output_bytes);
+      output_total += unit.output_bytes;
+    }
     if (!quiet_logging) {
       std::cout << fmt::format(
-          "{} units from {} acquisitions ({} skipped); largest unit needs about {:.2f} GB of "
-          "memory.\nPlan: {}\nRun it with: s2prep run --plan {} --shard I/N   (or as a Slurm "
-          "array / Kubernetes Indexed Job), then s2prep collect --out {}\n",
+          "{} units from {} acquisitions ({} skipped).\nPer unit at most: {} of memory, {} of "
+          "local scratch disk, {} of outputs (uncompressed; about {} for all units).\n"
+          "Each unit's estimates are in the plan (memory_bytes, scratch_bytes, output_bytes).\n"
+          "Plan: {}\nRun it with: s2prep run --plan {} --shard I/N   (or as a Slurm array / "
+          "Kubernetes Indexed Job), then s2prep collect --out {}\n",
           plan.outputs.size(), plan.search.acquisitions.size(), plan.search.skipped.size(),
-          largest / 1e9, (options.out_dir / "plan.json").string(),
-          (options.out_dir / "plan.json").string(), options.out_dir.string());
+          human_bytes(largest.memory_bytes), human_bytes(largest.scratch_bytes),
+          human_bytes(largest.output_bytes), human_bytes(output_total),
+          (options.out_dir / "plan.json").string(), (options.out_dir / "plan.json").string(),
+          options.out_dir.string());
     }
     return 0;
   }

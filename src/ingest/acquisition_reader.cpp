@@ -200,6 +200,32 @@ AcquisitionRaster read_acquisition(const std::vector<stac::Item>& items, const G
   return result;
 }
 
+namespace {
+
+constexpr std::uint64_t kStripBudgetBytes = 768ull << 20;
+constexpr int kMaxStripReads = 32;
+
+std::uint64_t bytes_per_strip_read(const Grid& grid, int items) {
+  const std::uint64_t strip =
+      std::uint64_t(std::max(grid.width, 1)) * std::clamp(grid.height, 1, kStripRows) * 2;
+  return strip * (items > 1 ? 3 : 2);
+}
+
+int most_strip_reads(const Grid& grid, int items) {
+  const auto fit = kStripBudgetBytes / bytes_per_strip_read(grid, items);
+  return static_cast<int>(std::clamp<std::uint64_t>(fit, 2, kMaxStripReads));
+}
+
+}  // namespace
+
+int strip_reads_in_flight(const Grid& grid, int items, int jobs) {
+  return std::max(1, std::min(jobs, most_strip_reads(grid, items)));
+}
+
+std::uint64_t strip_read_bytes(const Grid& grid, int items) {
+  return std::uint64_t(most_strip_reads(grid, items)) * bytes_per_strip_read(grid, items);
+}
+
 AcquisitionRaster read_acquisition_in_strips(const std::vector<stac::Item>& items, const Grid& grid,
                                              const AcquisitionReadOptions& options,
                                              const BandRowsSink& sink, int strip_rows) {
@@ -263,7 +289,9 @@ AcquisitionRaster read_acquisition_in_strips(const std::vector<stac::Item>& item
     }
     if (options.progress) options.progress(++done, tasks);
   };
-  run_bounded(tasks, options.jobs > 0 ? options.jobs : 1, read_one);
+  run_bounded(tasks,
+              strip_reads_in_flight(grid, n_items, options.jobs > 0 ? options.jobs : 1),
+              read_one);
   result.warped_reads = warped.load();
   result.direct_reads = direct.load();
   return result;

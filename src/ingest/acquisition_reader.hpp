@@ -95,6 +95,14 @@ using BandRowsSink =
 // tile's 12 bands (10980 x 2048 x 2 bytes = 45 MB per band strip).
 inline constexpr int kStripRows = 2048;
 
+// Band strips read_acquisition_in_strips has in flight on a grid: `jobs`, but never more than 32
+// nor more than fit in a fixed budget (768 MB), so a unit's memory does not grow with the
+// machine's cores.
+int strip_reads_in_flight(const Grid& grid, int items, int jobs);
+// The memory those reads hold at most, whatever `jobs`: per read its band strip, the strip of a
+// later tile of the mosaic and GDAL's warper buffers for the strip (up to as much again).
+std::uint64_t strip_read_bytes(const Grid& grid, int items);
+
 // read_acquisition without ever holding the 12 bands: the grid is read in strips of `strip_rows`
 // rows, and each band of each strip goes to `sink` (e.g. a file on disk) once mosaicked. Only SCL
 // is returned whole (result.bands stays empty). Every pixel equals read_acquisition's: a warped

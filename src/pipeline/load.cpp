@@ -67,7 +67,7 @@ LoadResult load(const ProcessingOptions& options, const ProgressCallback& progre
   result.cloud_model = cloud.info();
   result.shadow_model = shadow.info();
   const AssetSigner signer(http, o.request);
-  const auto units = plan_outputs(outcome, o, signer.signer());
+  const auto units = plan_outputs(outcome, o, signer.signer(), /*bands_on_disk=*/false);
   result.skipped = skipped_acquisitions(outcome.selection);
   if (units.empty()) return result;
 
@@ -77,7 +77,7 @@ LoadResult load(const ProcessingOptions& options, const ProgressCallback& progre
   const std::uint64_t cube_bytes =
       std::uint64_t(times) * pixels * cube_bytes_per_pixel(o.keep_probabilities);
   const std::uint64_t limit = o.memory_limit_bytes ? o.memory_limit_bytes : usable_memory_bytes();
-  if (cube_bytes + unit_memory_bytes(units.front(), o.context_margin) > limit) {
+  if (cube_bytes + unit_costs(units.front(), o, /*bands_on_disk=*/false).memory_bytes > limit) {
     throw InputError(fmt::format(
         "Loading {} acquisitions of {} x {} pixels needs about {:.1f} GB in memory, more than "
         "the {:.1f} GB available; narrow the time range or the region, or write the outputs "

@@ -8,6 +8,7 @@
 #include <string>
 
 #include <s2prep/errors.hpp>
+#include "ingest/acquisition_reader.hpp"
 
 namespace s2prep::pipeline {
 namespace {
@@ -23,6 +24,13 @@ constexpr std::uint64_t kBytesPerExtraItemPixel = 25;
 constexpr std::uint64_t kBytesPerOutputPixel = 34;
 // GDAL's block cache (256 MB) and the libraries' own footprint.
 constexpr std::uint64_t kFixedBytes = 400ull << 20;
+// Bands on disk, per context pixel: SCL, product mask and no-data mask (1 + 1 + 1), cloud and
+// shadow probabilities (4 + 4) and the merge's valid, seed, dilated and merged masks (4), with
+// allocator slack.
+constexpr std::uint64_t kOnDiskBytesPerContextPixel = 16;
+// Bands on disk, per output pixel when the output grid is smaller than the context grid: the
+// crops of mask, product mask and both probabilities next to their context rasters.
+constexpr std::uint64_t kOnDiskBytesPerOutputPixel = 10;
 
 std::uint64_t cgroup_limit() {
   std::ifstream in("/sys/fs/cgroup/memory.max");  // cgroup v2; "max" when unlimited
@@ -40,10 +48,18 @@ double gigabytes(std::uint64_t bytes) { return double(bytes) / double(1ull << 30
 
 }  // namespace
 
-std::uint64_t estimated_unit_bytes(std::int64_t context_pixels, std::int64_t output_pixels,
-                                   int items) {
-  const auto ctx = static_cast<std::uint64_t>(std::max<std::int64_t>(context_pixels, 0));
+bool bands_on_disk(const WorkflowParams& params, bool cloud_is_network, bool shadow_is_network) {
+  return !params.in_memory && cloud_is_network && shadow_is_network;
+}
+
+std::uint64_t estimated_unit_bytes(const Grid& context, std::int64_t output_pixels, int items,
+                                   bool on_disk) {
+  const auto ctx = static_cast<std::uint64_t>(std::max<std::int64_t>(context.pixel_count(), 0));
   const auto out = static_cast<std::uint64_t>(std::max<std::int64_t>(output_pixels, 0));
+  if (on_disk) {
+    return kFixedBytes + ingest::strip_read_bytes(context, items) +
+           ctx * kOnDiskBytesPerContextPixel + (out < ctx ? out * kOnDiskBytesPerOutputPixel : 0);
+  }
   const auto extra = static_cast<std::uint64_t>(std::max(items - 1, 0));
   return kFixedBytes + ctx * kBytesPerContextPixel + extra * ctx * kBytesPerExtraItemPixel +
          out * kBytesPerOutputPixel;
@@ -59,18 +75,21 @@ std::uint64_t usable_memory_bytes() {
   return physical;
 }
 
-void check_memory(const Grid& output, const Grid& context, int items, std::uint64_t limit_bytes) {
+void check_memory(const Grid& output, const Grid& context, int items, bool on_disk,
+                  std::uint64_t limit_bytes) {
   const std::uint64_t limit = limit_bytes > 0 ? limit_bytes : usable_memory_bytes();
   if (limit == 0) return;  // unknown: nothing to compare with
-  const std::uint64_t need =
-      estimated_unit_bytes(context.pixel_count(), output.pixel_count(), items);
+  const std::uint64_t need = estimated_unit_bytes(context, output.pixel_count(), items, on_disk);
   if (need <= limit) return;
   throw InputError(fmt::format(
       "The output grid of {} x {} pixels of 10 m ({:.0f} km x {:.0f} km) would need about "
       "{:.1f} GB of memory per acquisition, more than the {:.1f} GB available; choose a smaller "
-      "region, give separate fields as features with --per-feature, or use --layout tile.",
+      "region, give separate fields as features with --per-feature, or use --layout tile{}.",
       output.width, output.height, output.width * output.resolution() / 1000.0,
-      output.height * output.resolution() / 1000.0, gigabytes(need), gigabytes(limit)));
+      output.height * output.resolution() / 1000.0, gigabytes(need), gigabytes(limit),
+      on_disk ? ""
+              : " (with ONNX models for both masks and without --in-memory, the bands stay on "
+                "disk and need far less)"));
 }
 
 }  // namespace s2prep::pipeline

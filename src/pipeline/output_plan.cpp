@@ -8,14 +8,16 @@
 #include <s2prep/errors.hpp>
 #include <s2prep/s2prep.hpp>
 
+#include "core/bands.hpp"
 #include "ingest/grid.hpp"
+#include "mask/model_resolution.hpp"
 #include "pipeline/memory_budget.hpp"
 #include "pipeline/session.hpp"
 
 namespace s2prep::pipeline {
 
 std::vector<OutputUnit> plan_outputs(const SearchOutcome& outcome, const ProcessingOptions& options,
-                                     const ingest::HrefSigner& sign) {
+                                     const ingest::HrefSigner& sign, bool bands_on_disk) {
   std::vector<OutputUnit> units;
   if (options.layout == Layout::grid) {
     const Grid grid = ingest::layout_grid(outcome.region);
@@ -54,7 +56,7 @@ std::vector<OutputUnit> plan_outputs(const SearchOutcome& outcome, const Process
   }
   for (const auto& unit : units) {
     check_memory(unit.grid, ingest::context_grid(unit.grid, options.context_margin),
-                 static_cast<int>(unit.items.size()), options.memory_limit_bytes);
+                 static_cast<int>(unit.items.size()), bands_on_disk, options.memory_limit_bytes);
   }
   return units;
 }
@@ -73,7 +75,7 @@ int acquisitions_in_flight(const std::vector<OutputUnit>& units, int asked) {
 }
 
 Plan public_plan(const SearchOutcome& outcome, const std::vector<OutputUnit>& units,
-                 int context_margin) {
+                 const ProcessingOptions& options, bool bands_on_disk) {
   Plan plan;
   plan.search = search_result(outcome);
   for (const auto& unit : units) {
@@ -83,15 +85,27 @@ Plan public_plan(const SearchOutcome& outcome, const std::vector<OutputUnit>& un
     for (const auto& item : unit.items) output.item_ids.push_back(item.id);
     output.tiles = unit.tiles;
     output.grid = unit.grid;
-    output.memory_bytes = unit_memory_bytes(unit, context_margin);
+    const UnitCosts costs = unit_costs(unit, options, bands_on_disk);
+    output.memory_bytes = costs.memory_bytes;
+    output.scratch_bytes = costs.scratch_bytes;
+    output.output_bytes = costs.output_bytes;
     plan.outputs.push_back(std::move(output));
   }
   return plan;
 }
 
-std::uint64_t unit_memory_bytes(const OutputUnit& unit, int context_margin) {
-  return estimated_unit_bytes(ingest::context_grid(unit.grid, context_margin).pixel_count(),
-                              unit.grid.pixel_count(), static_cast<int>(unit.items.size()));
+UnitCosts unit_costs(const OutputUnit& unit, const ProcessingOptions& options, bool bands_on_disk) {
+  const Grid context = ingest::context_grid(unit.grid, options.context_margin);
+  const auto pixels = static_cast<std::uint64_t>(unit.grid.pixel_count());
+  UnitCosts costs;
+  costs.memory_bytes = estimated_unit_bytes(context, unit.grid.pixel_count(),
+                                            static_cast<int>(unit.items.size()), bands_on_disk);
+  if (bands_on_disk) costs.scratch_bytes = std::uint64_t(context.pixel_count()) * kBandCount * 2;
+  // Raster (12 x 2 bytes), mask and product mask (1 + 1), probabilities (2 x 4) when kept;
+  // overviews add a third at most.
+  const std::uint64_t per_pixel = kBandCount * 2 + 2 + (options.keep_probabilities ? 8 : 0);
+  costs.output_bytes = pixels * per_pixel * 4 / 3;
+  return costs;
 }
 
 }  // namespace s2prep::pipeline
@@ -109,8 +123,17 @@ Plan plan(const ProcessingOptions& options) {
   const pipeline::AssetSigner signer(http, resolved.request);
   ingest::ThreadConfigScope gdal_limits;
   pipeline::set_gdal_request_limits(gdal_limits, resolved.request.params.dl_timeout);
-  return pipeline::public_plan(outcome, pipeline::plan_outputs(outcome, resolved, signer.signer()),
-                               options.context_margin);
+  // The models decide where the bands stay: resolved (not loaded) to know whether both are
+  // networks.
+  const auto& params = resolved.request.params;
+  const bool on_disk = pipeline::bands_on_disk(
+      params,
+      !mask::resolve_model(params.cloud_model, mask::ModelKind::cloud, resolved.model_dir).builtin,
+      !mask::resolve_model(params.shadow_model, mask::ModelKind::shadow, resolved.model_dir)
+           .builtin);
+  return pipeline::public_plan(outcome,
+                               pipeline::plan_outputs(outcome, resolved, signer.signer(), on_disk),
+                               resolved, on_disk);
 }
 
 }  // namespace s2prep

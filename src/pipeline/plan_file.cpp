@@ -65,7 +65,7 @@ WorkflowParams params_from(const json& j) {
 
 json plan_to_json(const RunOptions& o, const SearchOutcome& outcome,
                   const std::vector<OutputUnit>& units, const LoadedModel& cloud,
-                  const LoadedModel& shadow) {
+                  const LoadedModel& shadow, bool bands_on_disk) {
   json plan;
   plan["s2prep_plan"] = kPlanFormat;
   plan["s2prep_version"] = kVersion;
@@ -106,13 +106,16 @@ json plan_to_json(const RunOptions& o, const SearchOutcome& outcome,
     const auto& u = units[i];
     json ids = json::array();
     for (const auto& item : u.items) ids.push_back(item.id);
+    const UnitCosts costs = unit_costs(u, o, bands_on_disk);
     planned.push_back({{"unit", i},
                        {"name", u.name},
                        {"datetime", format_time(u.acquisition->datetime)},
                        {"items", ids},
                        {"tiles", u.tiles},
                        {"grid", grid_json(u.grid)},
-                       {"memory_bytes", unit_memory_bytes(u, o.context_margin)}});
+                       {"memory_bytes", costs.memory_bytes},
+                       {"scratch_bytes", costs.scratch_bytes},
+                       {"output_bytes", costs.output_bytes}});
   }
   plan["units"] = std::move(planned);
   return plan;
@@ -184,6 +187,8 @@ PlanFile read_plan(const std::filesystem::path& file) {
       out.tiles = u.at("tiles").get<std::vector<std::string>>();
       out.grid = grid_from(u.at("grid"));
       out.memory_bytes = u.at("memory_bytes").get<std::uint64_t>();
+      out.scratch_bytes = u.value("scratch_bytes", std::uint64_t(0));
+      out.output_bytes = u.value("output_bytes", std::uint64_t(0));
       plan.units.push_back(std::move(out));
     }
   } catch (const JsonProblem& e) {

@@ -37,7 +37,7 @@ struct PlanFile {
 
 nlohmann::json plan_to_json(const RunOptions& options, const SearchOutcome& outcome,
                             const std::vector<OutputUnit>& units, const LoadedModel& cloud,
-                            const LoadedModel& shadow);
+                            const LoadedModel& shadow, bool bands_on_disk);
 
 // Reads a plan written by plan_to_json; throws InputError naming the file and what is wrong.
 PlanFile read_plan(const std::filesystem::path& file);

@@ -13,6 +13,7 @@
 #include "ingest/grid.hpp"
 #include "ingest/product_mask.hpp"
 #include "mask/merge.hpp"
+#include "pipeline/memory_budget.hpp"
 #include "pipeline/session.hpp"
 #include "pipeline/stack_file.hpp"
 
@@ -73,8 +74,9 @@ ProducedOutput produce(const OutputUnit& unit, LoadedModel& cloud_model, LoadedM
   };
   // Streaming: when both models read their chips from disk, the bands go to disk strip by strip
   // as they are read and are never held whole; the raster output is written from the file too.
-  const bool streaming = !params.in_memory && !context.bands_in_memory &&
-                         cloud_model.network != nullptr && shadow_model.network != nullptr;
+  const bool streaming =
+      !context.bands_in_memory &&
+      bands_on_disk(params, cloud_model.network != nullptr, shadow_model.network != nullptr);
   ByteRaster no_data;
   if (streaming) {
     StreamedAcquisition streamed =
@@ -92,6 +94,7 @@ ProducedOutput produce(const OutputUnit& unit, LoadedModel& cloud_model, LoadedM
                acquisition.warped_reads);
 
   ByteRaster product_context = ingest::product_mask_from_scl(acquisition.scl);
+  acquisition.scl = ByteRaster();  // the product mask carries what the outputs need of it
   // One model streaming its chips from disk while the other (the built-in detector) needs the
   // stack in memory: the stack is parked on disk for the chips and kept.
   std::optional<StackFile> parked;

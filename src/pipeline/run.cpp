@@ -70,8 +70,13 @@ class Runner {
     std::optional<Grid> shared_grid;
     if (o_.layout == Layout::grid) {
       shared_grid = ingest::layout_grid(region);
-      check_memory(*shared_grid, ingest::context_grid(*shared_grid, o_.context_margin), 1,
-                   o_.memory_limit_bytes);
+      // Before the models are loaded: named models are taken for networks (a model that turns
+      // out to be the built-in detector is checked again once resolved, before any read).
+      const auto& params = o_.request.params;
+      check_memory(
+          *shared_grid, ingest::context_grid(*shared_grid, o_.context_margin), 1,
+          bands_on_disk(params, params.cloud_model != "builtin", params.shadow_model != "builtin"),
+          o_.memory_limit_bytes);
     }
     // A folder that does not exist yet is created only once there is something to write, so a
     // search that finds nothing leaves nothing behind.
@@ -99,7 +104,8 @@ class Runner {
     const AssetSigner signer(http_, o_.request);
     ingest::ThreadConfigScope gdal_limits;
     set_gdal_request_limits(gdal_limits, params.dl_timeout);
-    const auto units = plan_outputs(outcome, o_, signer.signer());
+    const bool on_disk = bands_on_disk(params, cloud.network != nullptr, shadow.network != nullptr);
+    const auto units = plan_outputs(outcome, o_, signer.signer(), on_disk);
     if (plan_) check_plan(units, cloud, shadow);
     report_.check_stop();
 
@@ -110,11 +116,12 @@ class Runner {
     result.notices = std::move(notices);
     if (mode_ == Mode::write_plan) {
       folder_->claim();
-      write_text_atomically(o_.out_dir / kPlanFile,
-                            plan_to_json(o_, outcome, units, cloud, shadow).dump(1) + "\n");
+      write_text_atomically(
+          o_.out_dir / kPlanFile,
+          plan_to_json(o_, outcome, units, cloud, shadow, on_disk).dump(1) + "\n");
       spdlog::info("Plan of {} units written to {}", units.size(),
                    (o_.out_dir / kPlanFile).string());
-      planned_ = public_plan(outcome, units, o_.context_margin);
+      planned_ = public_plan(outcome, units, o_, on_disk);
       return result;
     }
     // The shards of a plan share the folder the planner claimed; a plain run claims it now.

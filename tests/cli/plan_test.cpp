@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "../mask/test_support.hpp"
 #include "cli_support.hpp"
 #include "geo/geometry.hpp"
 
@@ -68,6 +69,53 @@ TEST_F(PlanCli, ShardsAtOnceThenCollectEqualASingleRun) {
   EXPECT_EQ(differing_files(single_.path(), planned_.path(),
                             {"run.json", "folder.json", "plan.json", ".s2prep.lock"}),
             std::vector<std::string>{});
+}
+
+// Each unit carries what a cluster's worker must provide: memory, local scratch disk and the
+// size of its outputs; the summary printed gives the largest. With both models ONNX networks the
+// bands stay on disk: scratch is the 12 bands of the context grid.
+TEST_F(PlanCli, UnitsCarryMemoryScratchAndOutputEstimates) {
+  const std::vector<std::string> tile{"--layout", "tile", "--keep-probabilities"};
+  std::vector<std::string> networks = tile;
+  for (const std::string& arg :
+       {std::string("--cloud-model"), mask::testing::model_path("cloud_linear.onnx").string(),
+        std::string("--shadow-model"), mask::testing::model_path("shadow_linear.onnx").string()}) {
+    networks.push_back(arg);
+  }
+  TempDir builtin_dir, networks_dir;
+  const auto builtin = s2prep(request("plan", builtin_dir.path(), tile));
+  ASSERT_EQ(builtin.exit_code, 0) << describe(builtin);
+  const auto on_disk = s2prep(request("plan", networks_dir.path(), networks));
+  ASSERT_EQ(on_disk.exit_code, 0) << describe(on_disk);
+  EXPECT_THAT(on_disk.out, HasSubstr("of local scratch disk"));
+  EXPECT_THAT(on_disk.out, HasSubstr("of memory"));
+  const json held = read_json(builtin_dir.path() / "plan.json");
+  const json streamed = read_json(networks_dir.path() / "plan.json");
+  ASSERT_EQ(held.at("units").size(), streamed.at("units").size());
+  ASSERT_FALSE(held.at("units").empty());
+  for (std::size_t i = 0; i < held.at("units").size(); ++i) {
+    const json& h = held["units"][i];
+    const json& s = streamed["units"][i];
+    const std::uint64_t width = h["grid"]["width"], height = h["grid"]["height"];
+    // Raster 24, masks 2, probabilities 8 bytes per pixel, a third more for overviews.
+    EXPECT_EQ(h["output_bytes"].get<std::uint64_t>(), width * height * 34 * 4 / 3);
+    EXPECT_EQ(s["output_bytes"], h["output_bytes"]);
+    EXPECT_EQ(h["scratch_bytes"].get<std::uint64_t>(), 0u);
+    // At least the output grid's 12 bands of 2 bytes (the context grid is larger).
+    EXPECT_GE(s["scratch_bytes"].get<std::uint64_t>(), width * height * 24);
+    // Both at least the fixed part (GDAL's block cache and the libraries); which is lower
+    // depends on the grid's size (tests/pipeline/memory_budget_test.cpp).
+    EXPECT_GE(s["memory_bytes"].get<std::uint64_t>(), 400u << 20);
+    EXPECT_GE(h["memory_bytes"].get<std::uint64_t>(), 400u << 20);
+  }
+  // A memory limit below the estimate fails the plan at once, naming the grid.
+  const auto tight = s2prep(request("plan", networks_dir.path(), [&] {
+    auto a = networks;
+    a.insert(a.end(), {"--max-memory", "100MB"});
+    return a;
+  }()));
+  EXPECT_EQ(tight.exit_code, 2) << describe(tight);
+  EXPECT_THAT(tight.err, HasSubstr("GB of memory"));
 }
 
 TEST_F(PlanCli, TheShardComesFromTheClusterEngine) {

@@ -7,7 +7,6 @@
 
 #include <s2prep/errors.hpp>
 #include "pipeline/catalog.hpp"
-#include "pipeline/memory_budget.hpp"
 #include "temp_dir.hpp"
 
 namespace s2prep::pipeline {
@@ -103,29 +102,6 @@ TEST(OutputFolder, RetractingAnOutputUpdatesTheCatalogue) {
   folder.retract("S2_20210615T101559");
   std::ifstream in(dir.path() / "items.json");
   EXPECT_TRUE(nlohmann::json::parse(in).at("features").empty());
-}
-
-TEST(MemoryBudget, AWholeCountryIsRefusedAFieldIsNot) {
-  Grid field;
-  field.epsg = 32633;
-  field.width = 300;
-  field.height = 200;
-  Grid context = field;
-  context.width = context.height = 512;
-  EXPECT_NO_THROW(check_memory(field, context, 2, 4ull << 30));
-  Grid country = field;
-  country.width = country.height = 100000;  // 1000 km
-  try {
-    check_memory(country, country, 1, 24ull << 30);
-    FAIL() << "no error";
-  } catch (const InputError& e) {
-    const std::string m = e.what();
-    EXPECT_NE(m.find("100000 x 100000 pixels"), std::string::npos) << m;
-    EXPECT_NE(m.find("GB of memory"), std::string::npos) << m;
-  }
-  // 60 bytes per context pixel plus the fixed part: a hand-computed value.
-  EXPECT_EQ(estimated_unit_bytes(1000, 0, 1), (400ull << 20) + 60000);
-  EXPECT_EQ(estimated_unit_bytes(1000, 100, 3), (400ull << 20) + 60000 + 2 * 25000 + 3400);
 }
 
 }  // namespace
