@@ -14,10 +14,12 @@
 #   --run-full-tile       run the full-tile cloud task instead of extrapolating it (~15 min)
 #   --no-ingest           skip the ingestion benchmark
 #   --no-inference        skip the inference benchmark
+#   --shards N            shards of the scale-out benchmark (default: the cores, at least 2)
+#   --no-scaleout         skip the scale-out benchmark (plan + N shards against one run)
 #   --out DIR             where the tables and JSON go (default BUILD_DIR/bench-results)
 set -euo pipefail
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 
 [[ $# -ge 1 ]] || { usage >&2; exit 2; }
 BUILD=$(cd "$1" && pwd)
@@ -30,6 +32,8 @@ REPS=3
 FULL_TILE=""
 DO_INGEST=1
 DO_INFERENCE=1
+DO_SCALEOUT=1
+SHARDS=""
 OUT="$BUILD/bench-results"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -40,6 +44,8 @@ while [[ $# -gt 0 ]]; do
     --run-full-tile) FULL_TILE="--run-full-tile"; shift ;;
     --no-ingest) DO_INGEST=0; shift ;;
     --no-inference) DO_INFERENCE=0; shift ;;
+    --no-scaleout) DO_SCALEOUT=0; shift ;;
+    --shards) SHARDS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -102,6 +108,11 @@ if [[ $DO_INFERENCE == 1 ]]; then
   "$BUILD/inference_bench" --io "$CACHE/inference-io" --reps "$((REPS + 2))" $FULL_TILE \
     --json "$OUT/inference.json"
   cp "$CACHE/inference-io/inference_bench.txt" "$OUT/inference.txt"
+fi
+
+if [[ $DO_SCALEOUT == 1 ]]; then
+  echo
+  "$HERE/scaleout.sh" "$BUILD" "$OUT" "${SHARDS:-$(($(nproc) < 2 ? 2 : $(nproc)))}" "$REPS"
 fi
 
 echo
