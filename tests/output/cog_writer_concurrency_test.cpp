@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -16,6 +17,7 @@
 
 #include "ingest/gdal_env.hpp"
 #include "output/cog_writer.hpp"
+#include "process.hpp"
 
 namespace fs = std::filesystem;
 using namespace s2prep;
@@ -134,6 +136,48 @@ TEST_F(CogWriterConcurrency, FilesWrittenAtOnceEqualFilesWrittenAlone) {
   for (int k = 0; k < kWriters; ++k) {
     EXPECT_EQ(differing[k], std::vector<std::string>{}) << "writer " << k;
   }
+}
+
+// The compression is chosen from the COG driver's creation option list, which GDAL 3.6 builds
+// on first query without a lock: a thread asking while another builds it found no list, and its
+// outputs were written with DEFLATE instead of ZSTD (same pixels, other bytes). Only the first
+// queries of a process can meet, so every attempt is a fresh process (this executable, running
+// the case below) in which several threads ask at once.
+constexpr const char* kChildVariable = "S2PREP_TEST_FIRST_QUERY_CHILD";
+
+TEST(CogCompressionFirstQuery, ThreadsAskingAtOnceInAFreshProcessAllGetZstd) {
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  int wrong = 0;
+  std::string last_error;
+  for (int attempt = 0; attempt < 12; ++attempt) {
+    const auto child = s2prep::testing::run_process(
+        {self, "--gtest_filter=CogCompressionFirstQuery.ChildProcess"}, {{kChildVariable, "1"}});
+    if (child.exit_code != 0 || child.out.find("[  PASSED  ] 1 test") == std::string::npos) {
+      ++wrong;
+      last_error = child.out + child.err;
+    }
+  }
+  EXPECT_EQ(wrong, 0) << "last failing process:\n" << last_error;
+}
+
+// Run by the case above only, in a process of its own.
+TEST(CogCompressionFirstQuery, ChildProcess) {
+  if (std::getenv(kChildVariable) == nullptr) GTEST_SKIP() << "run by ThreadsAskingAtOnce...";
+  constexpr int kThreads = 4;
+  std::atomic<int> ready{0};
+  std::vector<std::string> chosen(kThreads);
+  {
+    std::vector<std::jthread> threads;
+    for (int k = 0; k < kThreads; ++k) {
+      threads.emplace_back([&, k] {
+        ++ready;
+        while (ready.load() < kThreads) {
+        }
+        chosen[k] = output::cog_compression();
+      });
+    }
+  }
+  for (int k = 0; k < kThreads; ++k) EXPECT_EQ(chosen[k], "ZSTD") << "thread " << k;
 }
 
 }  // namespace
