@@ -28,6 +28,15 @@ GdalState& state() {
 
 void apply(const GdalOptions& o) {
   GDALAllRegister();
+  // GDAL 3.6 builds the COG and GTiff drivers' creation option lists on their first query,
+  // without a lock, and GDALCreate/GDALCreateCopy query them to validate options: a thread
+  // asking while another builds the list found none (an output then lost its ZSTD compression,
+  // the same pixels in other bytes). Built here, once, before any caller's threads use GDAL.
+  for (const char* name : {"COG", "GTiff"}) {
+    if (GDALDriverH driver = GDALGetDriverByName(name)) {
+      GDALGetMetadataItem(driver, GDAL_DMD_CREATIONOPTIONLIST, nullptr);
+    }
+  }
   // Opening a COG must not list its "directory" or probe for .aux.xml/.ovr sidecars: on blob
   // storage that is several extra requests per band (measured: 10 -> 4 requests for a small
   // window).

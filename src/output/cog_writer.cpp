@@ -149,12 +149,17 @@ CogOptions probability_cog_options(const std::string& description) {
 }
 
 std::string cog_compression() {
-  ingest::configure_gdal();
-  GDALDriverH cog = GDALGetDriverByName("COG");
-  const char* list = cog ? GDALGetMetadataItem(cog, GDAL_DMD_CREATIONOPTIONLIST, nullptr) : nullptr;
-  return list != nullptr && std::string(list).find("<Value>ZSTD</Value>") != std::string::npos
-             ? "ZSTD"
-             : "DEFLATE";
+  // Decided once per process, so every output of a run is compressed alike.
+  static const std::string compression = [] {
+    ingest::configure_gdal();
+    GDALDriverH cog = GDALGetDriverByName("COG");
+    const char* list =
+        cog ? GDALGetMetadataItem(cog, GDAL_DMD_CREATIONOPTIONLIST, nullptr) : nullptr;
+    return list != nullptr && std::string(list).find("<Value>ZSTD</Value>") != std::string::npos
+               ? std::string("ZSTD")
+               : std::string("DEFLATE");
+  }();
+  return compression;
 }
 
 template <class T>
