@@ -117,8 +117,9 @@ struct ProcessingOptions {
   Engine engine = Engine::automatic;
   int jobs = 0;  // parallel band reads; 0: 4 per core, at most 32
   // Acquisitions processed at once: with 2, the next acquisition is read while the current one
-  // is in inference (each holds its stack in memory).
-  int acquisitions_in_flight = 1;
+  // is in inference (each holds its own rasters). Grids above 16 Mpx always go one at a time.
+  // The outputs are byte-identical whatever the number.
+  int acquisitions_in_flight = 2;
   bool harmonize = true;    // subtract the offset of processing baseline 04.00 and later
   int dilation_radius = 5;  // pixels
   int min_area = 0;         // pixels; 0 = off
@@ -170,7 +171,7 @@ struct PlanRunOptions {
   // S2PREP_MODEL_DIR.
   std::filesystem::path model_dir;
   int jobs = 0;
-  int acquisitions_in_flight = 1;
+  int acquisitions_in_flight = 2;
   std::uint64_t memory_limit_bytes = 0;
   bool force = false;
   std::stop_token stop;

@@ -75,8 +75,9 @@ void RunFlags::add(CLI::App& app, bool request_required) {
                  "else OpenCV DNN), onednn or opencv (default auto)")
       ->check(CLI::IsMember({"auto", "onednn", "opencv"}));
   app.add_option("--parallel-acquisitions", o.acquisitions_in_flight,
-                 "Acquisitions processed at once (default 1; 2 reads the next one while the "
-                 "current one is in inference: faster with ONNX models, twice the memory)")
+                 "Acquisitions processed at once (default 2: the next one is read while the "
+                 "current one is in inference; grids above 16 Mpx go one at a time; the "
+                 "outputs are the same whatever the number)")
       ->check(CLI::Range(1, 16));
   app.add_option("--dilation", o.dilation_radius,
                  "Radius in pixels of the disk by which the mask is dilated (default 5)")
