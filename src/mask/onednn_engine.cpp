@@ -14,6 +14,7 @@
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -149,12 +150,14 @@ void axis_taps(const std::string& coord_mode, const std::string& nearest_mode, b
 
 class OneDnnModel final : public SegmentationModel {
  public:
-  OneDnnModel(const OnnxModel& model, int batch) : engine_(cpu_engine()), stream_(engine_) {
+  OneDnnModel(const OnnxModel& model, int batch)
+      : engine_(cpu_engine()), stream_(engine_), batch_(batch) {
     lower(model, batch);
     plan_memory();
   }
 
   int output_channels() const override { return output_channels_; }
+  int batch_size() const override { return batch_; }
   const memory::dims& output_dims() const { return output_dims_; }
 
   void infer(const float* input, float* output) override {
@@ -170,6 +173,7 @@ class OneDnnModel final : public SegmentationModel {
   // ---- lowering state ----
   dnnl::engine engine_;
   dnnl::stream stream_;
+  int batch_ = 1;
   std::vector<Tensor> tensors_;
   std::vector<Storage> storages_;
   std::unordered_map<std::string, int> runtime_;  // ONNX value -> tensor
@@ -1017,7 +1021,8 @@ std::vector<std::uint8_t> read_file(const std::filesystem::path& file, const std
 void set_onednn_threads(int threads) { g_threads.store(threads > 0 ? threads : 0); }
 
 std::unique_ptr<SegmentationModel> load_onednn_model(const std::filesystem::path& file,
-                                                     ModelKind kind) {
+                                                     ModelKind kind, int batch) {
+  if (batch < 1) throw std::invalid_argument("load_onednn_model: batch must be at least 1");
   const std::string what =
       std::string(kind == ModelKind::cloud ? "Cloud" : "Shadow") + " model '" + file.string() + "'";
   const auto bytes = read_file(file, what);
@@ -1042,7 +1047,7 @@ std::unique_ptr<SegmentationModel> load_onednn_model(const std::filesystem::path
   }
   std::unique_ptr<OneDnnModel> model;
   try {
-    model = std::unique_ptr<OneDnnModel>(new OneDnnModel(*onnx_model, 1));
+    model = std::unique_ptr<OneDnnModel>(new OneDnnModel(*onnx_model, batch));
   } catch (const Unsupported& u) {
     throw UnsupportedModelError(what + ": " + u.what +
                                 "; use --engine opencv (or auto, which falls back to OpenCV DNN).");

@@ -49,8 +49,11 @@ FloatRaster compute_probability(SegmentationModel& model, ModelKind kind, ChipSo
   }
   const Grid& grid = source.grid();
   FloatRaster prob(grid, 1, 1.0f);
-  const std::vector<Chip> chips = plan_chips(grid.width, grid.height);
+  const std::vector<Chip> reference =
+      options.chips ? std::vector<Chip>{} : plan_chips(grid.width, grid.height);
+  const std::vector<Chip>& chips = options.chips ? *options.chips : reference;
   const int total = static_cast<int>(chips.size());
+  if (total == 0) return prob;
 
   const std::size_t chip_values = std::size_t(kModelBands) * kChipPixels;
   std::vector<std::uint16_t> current(chip_values);

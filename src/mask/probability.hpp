@@ -1,6 +1,7 @@
 #pragma once
 // Cloud and shadow probabilities with the reference contract (the reference's cloud.cloud and
-// cloud.shadow) over the reference chipping (mask/chipping.hpp).
+// cloud.shadow) over the reference chipping or a plan of chips given by the caller (context
+// chipping, mask/chipping.hpp).
 //
 // Input modes: `in_memory` is a BandStackChipSource over a BandStack already in memory;
 // streaming is any other ChipSource that reads each chip's window on demand (e.g. from the
@@ -14,9 +15,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include <s2prep/grid.hpp>
 #include "core/raster.hpp"
+#include "mask/chipping.hpp"
 #include "mask/engine.hpp"
 
 namespace s2prep::mask {
@@ -50,6 +53,9 @@ struct ProbabilityOptions {
   ChipProgress progress;
   // Read the next chip on a second thread while the current one is inferred.
   bool prefetch = true;
+  // The chips to run (e.g. plan_context_chips over the source's grid); null runs the reference
+  // chipping (plan_chips). Pixels no chip writes keep probability 1.
+  const std::vector<Chip>* chips = nullptr;
 };
 
 // Probability in [0, 1] for every pixel of source.grid(): cloud models get raw digital numbers

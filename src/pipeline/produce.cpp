@@ -55,7 +55,10 @@ ProducedOutput produce(const OutputUnit& unit, LoadedModel& cloud_model, LoadedM
                acquisition.warped_reads);
 
   const ByteRaster product_context = ingest::product_mask_from_scl(acquisition.scl);
-  const ByteRaster no_data = mask::no_data_of(acquisition.bands);
+  ByteRaster no_data = mask::no_data_of(acquisition.bands);
+  const auto plan = cloud_model.network || shadow_model.network
+                        ? network_chips(o, context_grid, out.inner, no_data)
+                        : std::nullopt;
   // When both models stream their chips from disk, the stack is released before inference and
   // only the output window is kept, as a copy of its own.
   out.released =
@@ -82,11 +85,12 @@ ProducedOutput produce(const OutputUnit& unit, LoadedModel& cloud_model, LoadedM
   };
   FloatRaster cloud_context =
       model_probability(cloud_model, mask::ModelKind::cloud, acquisition.bands, chips, nullptr,
-                        out.sun.angles, params.cloud_thr, chip_done);
-  FloatRaster shadow_context =
-      model_probability(shadow_model, mask::ModelKind::shadow, acquisition.bands, chips,
-                        &cloud_context, out.sun.angles, params.cloud_thr, chip_done);
+                        out.sun.angles, params.cloud_thr, chip_done, plan ? &*plan : nullptr);
+  FloatRaster shadow_context = model_probability(
+      shadow_model, mask::ModelKind::shadow, acquisition.bands, chips, &cloud_context,
+      out.sun.angles, params.cloud_thr, chip_done, plan ? &*plan : nullptr);
   stack_file.reset();
+  if (plan) mask::mark_unwritten(*plan, no_data);
   mask::MergeOptions merge;
   merge.cloud_thr = static_cast<float>(params.cloud_thr);
   merge.shadow_thr = static_cast<float>(params.shadow_thr);
