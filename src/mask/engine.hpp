@@ -31,6 +31,10 @@ class SegmentationModel {
   // model's kind. `output`: N x output_channels() x 512 x 512 logits.
   // Not safe to call concurrently on one model object.
   virtual void infer(const float* input, float* output) = 0;
+  // One chip (1 x 12 x 512 x 512 in, 1 x output_channels() x 512 x 512 out), whatever
+  // batch_size() is: the last chips of a raster, and rasters of a single chip, do not pay for a
+  // full batch.
+  virtual void infer_one(const float* input, float* output) { infer(input, output); }
 };
 
 }  // namespace s2prep::mask

@@ -19,6 +19,13 @@ struct ModelWithEngine {
   std::string fallback_reason;
 };
 
+// Chips per oneDNN forward pass. Measured on this 2-core machine with the FPN stand-ins, batch
+// sizes interleaved in one run (inference_bench, docs/benchmarks.md section 2): per chip, batch
+// 2 took 0.77-0.78 of the time of one chip per pass and batch 4 0.69-0.74. 2 takes most of the
+// gain for the least memory (a batch-2 network and a batch-1 one for single chips).
+// OpenCV DNN 4.6 gains nothing from batching (measured), so its models stay at one chip.
+inline constexpr int kOneDnnBatch = 2;
+
 // Loads `file` for `kind`. `automatic` picks oneDNN, the faster engine on this machine for every
 // model it implements (FPN and CheapLab: docs/benchmarks.md), and falls back to OpenCV DNN when
 // oneDNN cannot run the model; errors about the file itself (missing, Git LFS pointer, corrupt,

@@ -158,6 +158,15 @@ class OneDnnModel final : public SegmentationModel {
 
   int output_channels() const override { return output_channels_; }
   int batch_size() const override { return batch_; }
+  void infer_one(const float* input, float* output) override {
+    if (single_) {
+      single_->infer(input, output);
+    } else {
+      infer(input, output);
+    }
+  }
+  // A network of batch 1 beside this one (for infer_one), built from the same graph.
+  void add_single(std::unique_ptr<OneDnnModel> single) { single_ = std::move(single); }
   const memory::dims& output_dims() const { return output_dims_; }
 
   void infer(const float* input, float* output) override {
@@ -174,6 +183,7 @@ class OneDnnModel final : public SegmentationModel {
   dnnl::engine engine_;
   dnnl::stream stream_;
   int batch_ = 1;
+  std::unique_ptr<OneDnnModel> single_;
   std::vector<Tensor> tensors_;
   std::vector<Storage> storages_;
   std::unordered_map<std::string, int> runtime_;  // ONNX value -> tensor
@@ -702,6 +712,9 @@ class OneDnnModel final : public SegmentationModel {
     if (sizes) {
       if (sizes->count() != 4) unsupported(node, "has sizes of the wrong rank");
       for (int a = 0; a < 4; ++a) od[a] = static_cast<memory::dim>(sizes->at(a));
+      // Exporters write the batch of the export (1) into constant sizes; the network is built
+      // for several chips per pass (load_onednn_model), whose batch passes through unchanged.
+      if (sizes->at(0) == 1) od[0] = xd[0];
       scale_y = double(od[2]) / double(xd[2]);
       scale_x = double(od[3]) / double(xd[3]);
     } else {
@@ -1047,7 +1060,20 @@ std::unique_ptr<SegmentationModel> load_onednn_model(const std::filesystem::path
   }
   std::unique_ptr<OneDnnModel> model;
   try {
-    model = std::unique_ptr<OneDnnModel>(new OneDnnModel(*onnx_model, batch));
+    model = std::unique_ptr<OneDnnModel>(new OneDnnModel(*onnx_model, 1));
+    if (batch > 1) {
+      // A graph with the export's batch written into it (a Reshape to 1 x ..., a constant
+      // shape) cannot take several chips per pass: it then runs one chip at a time.
+      try {
+        auto batched = std::unique_ptr<OneDnnModel>(new OneDnnModel(*onnx_model, batch));
+        if (batched->output_dims()[0] == batch) {
+          batched->add_single(std::move(model));
+          model = std::move(batched);
+        }
+      } catch (const Unsupported&) {
+      } catch (const dnnl::error&) {
+      }
+    }
   } catch (const Unsupported& u) {
     throw UnsupportedModelError(what + ": " + u.what +
                                 "; use --engine opencv (or auto, which falls back to OpenCV DNN).");

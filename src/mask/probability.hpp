@@ -7,11 +7,12 @@
 // streaming is any other ChipSource that reads each chip's window on demand (e.g. from the
 // ingested GeoTIFF), so memory holds two chips of input at a time, not the raster.
 //
-// Threads: chips run one after another and OpenCV parallelises inside each forward pass (its
-// convolutions use every thread set by set_inference_threads). Running chips in parallel
-// would need one network copy per worker and compete for the same cores; batching gains
-// nothing per chip in OpenCV 4.6 (measured). What does overlap is I/O: the next
-// chip is read on a second thread while the current one is inferred.
+// Threads: forward passes run one after another and the engine parallelises inside each (with
+// the threads set by set_model_threads). Running chips in parallel would need one network copy
+// per worker and compete for the same cores. A model whose batch_size() is N gets N chips per
+// pass (oneDNN: less time per chip, see mask/model_loading.cpp; OpenCV 4.6 gains nothing from
+// batching, measured); a lone chip goes through infer_one. What does overlap is I/O: the next
+// chip is read on a second thread while the current pass runs.
 
 #include <cstdint>
 #include <functional>
