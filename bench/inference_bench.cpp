@@ -789,12 +789,14 @@ int run(const Options& o) {
     json count_json = json::array();
     for (const auto& c : counts) {
       const double s_context = task_chip_s * c.context;
+      // The reference runs every chip of its chipping that has data.
+      const double ref_s = ort_chip_s * c.reference;
       w.add({fmt::format("--layout grid, {} (extrapolated)", c.what), label(task_engine),
              fmt::format("{}x{}", tile_context.width, tile_context.height),
              fmt::format("{} (reference chipping: {})", c.context, c.reference),
-             fmt::format("{:.1f}", s_context), have_ort ? fmt::format("{:.1f}", reference_s) : "-",
-             have_ort ? fmt::format("{:.2f}", reference_s / s_context) : "-",
-             have_ort ? fmt::format("{:.2f}", s_context / reference_s) : "-"});
+             fmt::format("{:.1f}", s_context), have_ort ? fmt::format("{:.1f}", ref_s) : "-",
+             have_ort ? fmt::format("{:.2f}", ref_s / s_context) : "-",
+             have_ort ? fmt::format("{:.2f}", s_context / ref_s) : "-"});
       count_json.push_back({{"what", c.what},
                             {"reference_chips", c.reference},
                             {"context_chips", c.context},
