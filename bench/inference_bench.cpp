@@ -61,7 +61,7 @@ struct Options {
   bool no_ort = false;
   bool run_full_tile = false;
   std::vector<int> batches = {1, 2, 4};
-  int seam_px = 1400;  // side of the scene of the seam comparison; 0 skips it
+  int seam_px = 1200;  // side of the scene of the seam comparison; 0 skips it
   std::vector<int> margins = {64, 32, 16};
   fs::path json_out;
 };
