@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <s2prep/errors.hpp>
 #include "bench_util.hpp"
 #include "ingest/grid.hpp"
@@ -58,6 +60,9 @@ struct Options {
   int tile_px = 10980;
   bool no_ort = false;
   bool run_full_tile = false;
+  std::vector<int> batches = {1, 2, 4};
+  int seam_px = 1200;  // side of the scene of the seam comparison; 0 skips it
+  std::vector<int> margins = {64, 32, 16};
   fs::path json_out;
 };
 
@@ -67,10 +72,11 @@ struct Model {
   mask::ModelKind kind = mask::ModelKind::cloud;
 };
 
-// A deterministic 12 x 512 x 512 chip of plausible L2A digital numbers (reflectance x 10000):
-// 32 px patches of vegetation, bare soil, water and cloud, with per-pixel texture. Written to
-// input_dn.bin, which the ONNX Runtime side reads, so both engines see the same values.
-BandStack make_input(std::uint64_t seed) {
+// A deterministic 12 x size x size raster of plausible L2A digital numbers (reflectance x
+// 10000): 32 px patches of vegetation, bare soil, water and cloud, with per-pixel texture. At
+// 512 px it is the benchmark chip, written to input_dn.bin, which the ONNX Runtime side reads,
+// so both engines see the same values.
+BandStack make_scene(int size, std::uint64_t seed) {
   static constexpr int kSpectra[4][12] = {
       {300, 400, 700, 400, 1200, 2800, 3300, 3500, 3600, 3600, 2000, 1000},      // vegetation
       {1000, 1200, 1500, 1800, 2100, 2300, 2500, 2600, 2700, 2700, 3200, 2800},  // soil
@@ -85,8 +91,9 @@ BandStack make_input(std::uint64_t seed) {
     return (state * 0x2545F4914F6CDD1DULL) >> 11;
   };
   auto uniform = [&] { return double(next()) / double(1ULL << 53); };
-  constexpr int kPatch = 32, kPatches = kChip / kPatch;
-  std::vector<int> cover(kPatches * kPatches);
+  constexpr int kPatch = 32;
+  const int patches = (size + kPatch - 1) / kPatch;
+  std::vector<int> cover(std::size_t(patches) * patches);
   for (auto& c : cover) {
     const double u = uniform();
     c = u < 0.45 ? 0 : u < 0.75 ? 1 : u < 0.87 ? 2 : 3;
@@ -94,11 +101,11 @@ BandStack make_input(std::uint64_t seed) {
   Grid grid;
   grid.epsg = 32633;
   grid.transform = {500000, 10, 0, 5500000, 0, -10};
-  grid.width = grid.height = kChip;
+  grid.width = grid.height = size;
   BandStack stack(grid, 12, 0);
-  for (int r = 0; r < kChip; ++r) {
-    for (int c = 0; c < kChip; ++c) {
-      const int k = cover[(r / kPatch) * kPatches + c / kPatch];
+  for (int r = 0; r < size; ++r) {
+    for (int c = 0; c < size; ++c) {
+      const int k = cover[std::size_t(r / kPatch) * patches + c / kPatch];
       const double texture = 0.85 + 0.3 * uniform();
       for (int b = 0; b < 12; ++b) {
         const double dn = std::round(kSpectra[k][b] * texture);
@@ -108,6 +115,8 @@ BandStack make_input(std::uint64_t seed) {
   }
   return stack;
 }
+
+BandStack make_input(std::uint64_t seed) { return make_scene(kChip, seed); }
 
 template <class T>
 void write_binary(const fs::path& path, const std::vector<T>& v) {
@@ -141,9 +150,9 @@ constexpr Engine kEngines[] = {Engine::onednn, Engine::opencv};
 std::string prefix(Engine e) { return e == Engine::onednn ? "dnn_" : "ocv_"; }
 std::string label(Engine e) { return e == Engine::onednn ? "oneDNN" : "OpenCV"; }
 
-std::unique_ptr<mask::SegmentationModel> load(Engine e, const fs::path& file,
-                                              mask::ModelKind kind) {
-  return e == Engine::onednn ? mask::load_onednn_model(file, kind)
+std::unique_ptr<mask::SegmentationModel> load(Engine e, const fs::path& file, mask::ModelKind kind,
+                                              int batch = 1) {
+  return e == Engine::onednn ? mask::load_onednn_model(file, kind, batch)
                              : mask::load_opencv_model(file, kind);
 }
 
@@ -260,6 +269,208 @@ BandStack tiled(const BandStack& chip, int size) {
   return out;
 }
 
+double resident_megabytes() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return double(resident) * double(sysconf(_SC_PAGESIZE)) / 1e6;
+}
+
+// oneDNN with several chips per forward pass: per-chip time of each batch size for each FPN
+// stand-in, the sizes interleaved rep by rep so that load from other processes falls on all of
+// them alike. Returns the table (and fills `out`).
+std::string bench_batches(const std::vector<Model>& models, const BandStack& stack,
+                          const Options& o, json& out) {
+  bench::Table t(
+      {"oneDNN batching (per chip)", "batch", "ms/chip (median)", "vs batch 1", "network MB"});
+  out = json::array();
+  for (const auto& m : models) {
+    if (m.name.find("fpn") == std::string::npos) continue;
+    const float scale = m.kind == mask::ModelKind::shadow ? 0.0001f : 1.0f;
+    std::vector<std::unique_ptr<mask::SegmentationModel>> nets;
+    std::vector<std::vector<float>> inputs, outputs;
+    std::vector<double> megabytes;
+    try {
+      for (int b : o.batches) {
+        std::vector<float> in(stack.data.size() * std::size_t(b));
+        for (std::size_t i = 0; i < in.size(); ++i) {
+          in[i] = float(stack.data[i % stack.data.size()]) * scale;
+        }
+        std::vector<float> logits(std::size_t(b) * mask::required_output_channels(m.kind) * kPlane);
+        // Memory of the network (weights, planned activations, a batch-1 network beside a
+        // batched one), as resident memory after its first pass.
+        const double before = resident_megabytes();
+        nets.push_back(mask::load_onednn_model(m.file, m.kind, b));
+        nets.back()->infer(in.data(), logits.data());
+        nets.back()->infer_one(in.data(), logits.data());
+        megabytes.push_back(resident_megabytes() - before);
+        inputs.push_back(std::move(in));
+        outputs.push_back(std::move(logits));
+      }
+    } catch (const InputError& e) {
+      t.add({m.name, "-", std::string("not run: ") + e.what(), "-", "-"});
+      continue;
+    }
+    std::vector<std::vector<double>> per_chip(o.batches.size());
+    for (int rep = 0; rep < o.warmup + o.reps; ++rep) {
+      for (std::size_t k = 0; k < nets.size(); ++k) {
+        const auto t0 = Clock::now();
+        nets[k]->infer(inputs[k].data(), outputs[k].data());
+        if (rep >= o.warmup) per_chip[k].push_back(seconds_since(t0) * 1e3 / o.batches[k]);
+      }
+    }
+    const double one = bench::median(per_chip.front());
+    for (std::size_t k = 0; k < nets.size(); ++k) {
+      const double ms = bench::median(per_chip[k]);
+      t.add({m.name, std::to_string(o.batches[k]), fmt::format("{:.1f}", ms),
+             fmt::format("{:.3f}", ms / one), fmt::format("{:.0f}", megabytes[k])});
+      out.push_back({{"model", m.name},
+                     {"batch", o.batches[k]},
+                     {"ms_per_chip", ms},
+                     {"network_mb", megabytes[k]}});
+    }
+  }
+  return t.str();
+}
+
+// How far a chipping's probabilities are from another's (same grid).
+struct Difference {
+  double max = 0;
+  double mean = 0;
+  double over = 0;   // fraction of pixels differing by more than 0.01
+  double flips = 0;  // fraction of pixels on the other side of the threshold
+};
+
+Difference difference(const FloatRaster& a, const FloatRaster& b, double threshold) {
+  Difference d;
+  std::size_t over = 0, flips = 0;
+  for (std::size_t i = 0; i < a.data.size(); ++i) {
+    const double e = std::abs(double(a.data[i]) - double(b.data[i]));
+    d.max = std::max(d.max, e);
+    d.mean += e;
+    over += e > 0.01;
+    flips += (a.data[i] > threshold) != (b.data[i] > threshold);
+  }
+  const double n = double(a.data.size());
+  d.mean /= n;
+  d.over = over / n;
+  d.flips = flips / n;
+  return d;
+}
+
+// Seams: the FPN stand-ins over a generated scene with the reference chipping and with context
+// chipping at each margin, compared with the reference and with a 128 px margin (every written
+// pixel then has at least 128 px of context wherever the scene has it: the closest to no seams
+// that 512 px chips allow).
+std::string bench_seams(const std::vector<Model>& models, Engine e, const Options& o, json& out) {
+  const BandStack scene = make_scene(o.seam_px, o.seed + 1);
+  bench::Table t({"seams", "chipping", "chips", "vs reference: max |dp|", "> 0.01", "flips",
+                  "vs 128 px margin: max |dp|", "mean |dp|", "> 0.01", "flips"});
+  out = json::array();
+  for (const auto& m : models) {
+    if (m.name.find("fpn") == std::string::npos) continue;
+    // The default thresholds of the mask (--cloud-thr, --shadow-thr).
+    const double threshold = m.kind == mask::ModelKind::cloud ? 0.3 : 0.2;
+    std::unique_ptr<mask::SegmentationModel> model;
+    try {
+      model = load(e, m.file, m.kind);
+    } catch (const InputError&) {
+      continue;
+    }
+    auto probability = [&](const std::vector<mask::Chip>* chips) {
+      mask::BandStackChipSource source(scene);
+      mask::ProbabilityOptions options;
+      options.chips = chips;
+      return mask::compute_probability(*model, m.kind, source, options);
+    };
+    auto context_plan = [&](int margin) {
+      return mask::plan_context_chips(o.seam_px, o.seam_px, nullptr, nullptr, 0, margin);
+    };
+    const auto wide_plan = context_plan(128);
+    const FloatRaster wide = probability(&wide_plan);
+    const FloatRaster reference = probability(nullptr);
+    auto add = [&](const std::string& chipping, std::size_t chips, const FloatRaster& p) {
+      const Difference r = difference(p, reference, threshold);
+      const Difference w = difference(p, wide, threshold);
+      t.add({m.name, chipping, std::to_string(chips), fmt::format("{:.2e}", r.max),
+             fmt::format("{:.3f} %", 100 * r.over), fmt::format("{:.3f} %", 100 * r.flips),
+             fmt::format("{:.2e}", w.max), fmt::format("{:.1e}", w.mean),
+             fmt::format("{:.3f} %", 100 * w.over), fmt::format("{:.3f} %", 100 * w.flips)});
+      out.push_back(
+          {{"model", m.name},
+           {"chipping", chipping},
+           {"chips", chips},
+           {"vs_reference", {{"max", r.max}, {"over_0.01", r.over}, {"flips", r.flips}}},
+           {"vs_margin_128",
+            {{"max", w.max}, {"mean", w.mean}, {"over_0.01", w.over}, {"flips", w.flips}}}});
+    };
+    add("reference", mask::plan_chips(o.seam_px, o.seam_px).size(), reference);
+    for (int margin : o.margins) {
+      const auto plan = context_plan(margin);
+      add(fmt::format("context, margin {}", margin), plan.size(), probability(&plan));
+    }
+  }
+  std::string text = t.str();
+  text += fmt::format(
+      "Seams: {} px scene, {}; flips = pixels on the other side of the mask threshold (0.3 cloud, "
+      "0.2 shadow).\n",
+      o.seam_px, label(e));
+  return text;
+}
+
+// Chips per model over a whole tile's context grid: the reference chipping (every chip with
+// data) against the grid layout's context chipping, for a tile-sized region, the same region
+// with a lake, and the region on a tile whose imagery stops at a swath edge.
+struct ChipCounts {
+  std::string what;
+  int reference = 0;
+  int context = 0;
+};
+
+std::vector<ChipCounts> tile_chip_counts(int tile_px, int dilation_radius) {
+  Grid tile;
+  tile.epsg = 32633;
+  tile.transform = {500000, 10, 0, 5500000, 0, -10};
+  tile.width = tile.height = tile_px;
+  const Grid context = ingest::context_grid(tile);
+  const Window inner = context.window_of(tile);
+  const int n = context.width;
+  ByteRaster region(context, 1, 0), no_data(context, 1, 0);
+  auto fill = [n](ByteRaster& r, const Window& w, std::uint8_t v) {
+    for (int y = w.row; y < w.row + w.height; ++y)
+      std::fill_n(r.data.begin() + std::ptrdiff_t(y) * n + w.col, w.width, v);
+  };
+  auto reference_chips = [&](const ByteRaster* empty) {
+    int count = 0;
+    for (const auto& c : mask::plan_chips(n, n)) {
+      bool data = empty == nullptr;
+      for (int y = c.read.row; y < c.read.row + c.read.height && !data; ++y)
+        for (int x = c.read.col; x < c.read.col + c.read.width && !data; ++x)
+          data = empty->data[std::size_t(y) * n + x] == 0;
+      count += data;
+    }
+    return count;
+  };
+  auto context_chips = [&](const ByteRaster* empty) {
+    return static_cast<int>(mask::plan_context_chips(n, n, &region, empty, dilation_radius).size());
+  };
+  std::vector<ChipCounts> counts;
+  fill(region, inner, 1);
+  counts.push_back({"tile-sized region", reference_chips(nullptr), context_chips(nullptr)});
+  const int lake = tile_px / 2;
+  fill(region, {inner.col + (tile_px - lake) / 2, inner.row + (tile_px - lake) / 2, lake, lake}, 0);
+  counts.push_back({fmt::format("same, with a {0} x {0} px lake", lake), reference_chips(nullptr),
+                    context_chips(nullptr)});
+  fill(region, inner, 1);
+  // Imagery only above the diagonal from the bottom-left to the top-right corner.
+  for (int y = 0; y < n; ++y)
+    std::fill(no_data.data.begin() + std::ptrdiff_t(y) * n + (n - y),
+              no_data.data.begin() + std::ptrdiff_t(y + 1) * n, 1);
+  counts.push_back({"tile-sized region, imagery on half the tile (swath edge)",
+                    reference_chips(&no_data), context_chips(&no_data)});
+  return counts;
+}
+
 int run(const Options& o) {
   if (!fs::is_directory(o.models)) {
     std::cout << "inference benchmark skipped: no model folder " << o.models.string()
@@ -312,6 +523,7 @@ int run(const Options& o) {
       o.threads, o.reps, o.warmup);
   std::cout << report << std::flush;
 
+  json batching_json, seams_json;
   std::map<std::string, EngineResult> results[2];  // by Engine
   auto result = [&](Engine e, const std::string& name) -> const EngineResult& {
     return results[int(e)][name];
@@ -325,6 +537,30 @@ int run(const Options& o) {
                           : fmt::format("  {}: {}: not run: {}\n", label(e), m.name, r.error))
                 << std::flush;
     }
+  }
+
+  std::map<std::string, double> batch_ratio;  // model -> per-chip time at kOneDnnBatch / at 1
+  if (o.batches.size() > 1) {
+    json batching;
+    const std::string bt = bench_batches(models, input, o, batching);
+    std::map<std::string, std::map<int, double>> ms;
+    for (const auto& b : batching) ms[b["model"]][b["batch"]] = b["ms_per_chip"];
+    for (auto& [name, by_batch] : ms) {
+      if (by_batch.count(1) && by_batch.count(mask::kOneDnnBatch)) {
+        batch_ratio[name] = by_batch[mask::kOneDnnBatch] / by_batch[1];
+      }
+    }
+    std::cout << "\n" << bt << std::flush;
+    report += "\n" + bt;
+    batching_json = batching;
+  }
+
+  if (o.seam_px > 0) {
+    json seams;
+    const std::string st = bench_seams(models, Engine::onednn, o, seams);
+    std::cout << "\n" << st << std::flush;
+    report += "\n" + st;
+    seams_json = seams;
   }
 
   // ONNX Runtime, same input file, in a Node.js child.
@@ -358,6 +594,8 @@ int run(const Options& o) {
   };
 
   json out;
+  if (!batching_json.is_null()) out["onednn_batching"] = batching_json;
+  if (!seams_json.is_null()) out["seams"] = seams_json;
   out["threads"] = o.threads;
   out["reps"] = o.reps;
   out["models"] = json::array();
@@ -471,7 +709,19 @@ int run(const Options& o) {
     auto chip_s = [&](Engine e) {
       return (result(e, cloud).pipeline_ms + result(e, shadow).pipeline_ms) / 1e3;
     };
-    const double task_chip_s = chip_s(task_engine);
+    // s2prep runs oneDNN models kOneDnnBatch chips per pass: the per-chip time of that batch
+    // size, measured against one chip per pass in the same run, scales the engine time.
+    auto batched_chip_s = [&](Engine e) {
+      double s = 0;
+      for (const auto* name : {&cloud, &shadow}) {
+        const auto& r = result(e, *name);
+        double infer_ms = r.infer_ms;
+        if (e == Engine::onednn && batch_ratio.count(*name)) infer_ms *= batch_ratio[*name];
+        s += (r.pipeline_ms - r.infer_ms + infer_ms) / 1e3;
+      }
+      return s;
+    };
+    const double task_chip_s = batched_chip_s(task_engine);
     const bool have_ort = ort_ms.count(cloud) && ort_ms.count(shadow);
     const double ort_chip_s = have_ort ? (ort_ms[cloud] + ort_ms[shadow]) / 1e3 : 0;
 
@@ -481,7 +731,7 @@ int run(const Options& o) {
     for (const auto* name : {&cloud, &shadow}) {
       const auto it = std::find_if(models.begin(), models.end(),
                                    [&](const Model& m) { return m.name == *name; });
-      auto model = load(task_engine, it->file, it->kind);
+      auto model = load(task_engine, it->file, it->kind, mask::kOneDnnBatch);
       mask::BandStackChipSource source(region_stack);
       const auto t0 = Clock::now();
       mask::compute_probability(*model, it->kind, source);
@@ -498,7 +748,7 @@ int run(const Options& o) {
       for (const auto* name : {&cloud, &shadow}) {
         const auto it = std::find_if(models.begin(), models.end(),
                                      [&](const Model& m) { return m.name == *name; });
-        auto model = load(task_engine, it->file, it->kind);
+        auto model = load(task_engine, it->file, it->kind, mask::kOneDnnBatch);
         mask::BandStackChipSource source(tile_stack);
         const auto t0 = Clock::now();
         mask::compute_probability(*model, it->kind, source);
@@ -534,6 +784,25 @@ int run(const Options& o) {
              have_ort ? fmt::format("{:.2f}", ocv_tile_s / reference_s) : "-"});
       out["cloud_task_opencv_tile_s"] = ocv_tile_s;
     }
+    // The grid layout over a tile-sized region: context chipping (mask/chipping.hpp).
+    const auto counts = tile_chip_counts(o.tile_px, 5);
+    json count_json = json::array();
+    for (const auto& c : counts) {
+      const double s_context = task_chip_s * c.context;
+      // The reference runs every chip of its chipping that has data.
+      const double ref_s = ort_chip_s * c.reference;
+      w.add({fmt::format("--layout grid, {} (extrapolated)", c.what), label(task_engine),
+             fmt::format("{}x{}", tile_context.width, tile_context.height),
+             fmt::format("{} (reference chipping: {})", c.context, c.reference),
+             fmt::format("{:.1f}", s_context), have_ort ? fmt::format("{:.1f}", ref_s) : "-",
+             have_ort ? fmt::format("{:.2f}", ref_s / s_context) : "-",
+             have_ort ? fmt::format("{:.2f}", s_context / ref_s) : "-"});
+      count_json.push_back({{"what", c.what},
+                            {"reference_chips", c.reference},
+                            {"context_chips", c.context},
+                            {"context_s", s_context}});
+    }
+    out["grid_layout_tile_chips"] = count_json;
     std::string wt = w.str();
     wt += fmt::format(
         "The reference chips the whole {} px tile ({} chips per model) whatever the field; "
@@ -542,8 +811,8 @@ int run(const Options& o) {
     if (!tile_measured) {
       wt += fmt::format(
           "Full tile extrapolated from the per-chip time ({:.2f} s per chip for "
-          "both models); --run-full-tile runs it (~{:.0f} min).\n",
-          task_chip_s, tile_s / 60);
+          "both models, oneDNN at batch {}); --run-full-tile runs it (~{:.0f} min).\n",
+          task_chip_s, mask::kOneDnnBatch, tile_s / 60);
     }
     std::cout << "\n" << wt << std::flush;
     report += "\n" + wt;
@@ -590,9 +859,20 @@ int main(int argc, char** argv) {
   app.add_option("--tile-px", o.tile_px, "Tile size for the full-tile figures")
       ->capture_default_str();
   app.add_flag("--no-ort", o.no_ort, "Skip ONNX Runtime");
+  app.add_option("--batches", o.batches,
+                 "oneDNN batch sizes compared per chip on the FPN models (first = baseline; one "
+                 "value skips the comparison)")
+      ->delimiter(',')
+      ->capture_default_str();
   app.add_flag("--run-full-tile", o.run_full_tile,
                "Run the full-tile cloud task instead of extrapolating it (~15 min at 10980 px, "
                "6 GB)");
+  app.add_option("--seam-px", o.seam_px,
+                 "Side of the scene whose chip seams are compared (0 skips the comparison)")
+      ->capture_default_str();
+  app.add_option("--margins", o.margins, "Context margins of the seam comparison")
+      ->delimiter(',')
+      ->capture_default_str();
   app.add_option("--json", o.json_out, "Write the figures as JSON here");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);

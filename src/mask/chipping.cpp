@@ -1,5 +1,9 @@
 #include "mask/chipping.hpp"
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -66,6 +70,77 @@ std::vector<Chip> plan_chips(int width, int height) {
     }
   }
   return chips;
+}
+
+std::vector<AxisChip> context_axis_chips(int size, int first, int last, int margin, int chip) {
+  if (size <= 0 || chip <= 0 || margin < 0 || 2 * margin >= chip || first < 0 || last > size ||
+      first > last) {
+    throw std::invalid_argument("context_axis_chips: bad sizes");
+  }
+  std::vector<AxisChip> out;
+  if (first == last) return out;
+  if (size <= chip) return {{0, size, first, last}};
+  for (int w = first; w < last;) {
+    const int start = std::clamp(w - margin, 0, size - chip);
+    const int end = std::min(last, start + chip == size ? size : start + chip - margin);
+    out.push_back({start, chip, w, end});
+    w = end;
+  }
+  return out;
+}
+
+std::vector<Chip> plan_context_chips(int width, int height, const ByteRaster* region,
+                                     const ByteRaster* no_data, int reach, int margin) {
+  for (const ByteRaster* r : {region, no_data}) {
+    if (r != nullptr && (r->grid.width != width || r->grid.height != height)) {
+      throw std::invalid_argument("plan_context_chips: a raster is not width x height");
+    }
+  }
+  // needed: 1 where a pixel needs a probability.
+  cv::Mat needed(height, width, CV_8U, cv::Scalar(1));
+  if (region != nullptr) {
+    const cv::Mat inside(height, width, CV_8U, const_cast<std::uint8_t*>(region->data.data()));
+    if (reach > 0) {
+      // A square reaches at least as far as the mask's disk of the same radius.
+      cv::dilate(inside, needed,
+                 cv::getStructuringElement(cv::MORPH_RECT, {2 * reach + 1, 2 * reach + 1}));
+    } else {
+      inside.copyTo(needed);
+    }
+  }
+  if (no_data != nullptr) {
+    const cv::Mat empty(height, width, CV_8U, const_cast<std::uint8_t*>(no_data->data.data()));
+    needed.setTo(0, empty);
+  }
+  const cv::Rect box = cv::boundingRect(needed);
+  if (box.empty()) return {};
+  const auto cols = context_axis_chips(width, box.x, box.x + box.width, margin);
+  const auto rows = context_axis_chips(height, box.y, box.y + box.height, margin);
+  std::vector<Chip> chips;
+  for (const auto& r : rows) {
+    for (const auto& c : cols) {
+      const cv::Rect written(c.write_start, r.write_start, c.write_end - c.write_start,
+                             r.write_end - r.write_start);
+      if (cv::countNonZero(needed(written)) == 0) continue;
+      chips.push_back({Window{c.read_start, r.read_start, c.read_length, r.read_length},
+                       Window{written.x, written.y, written.width, written.height}});
+    }
+  }
+  return chips;
+}
+
+void mark_unwritten(const std::vector<Chip>& chips, ByteRaster& no_data) {
+  const int width = no_data.grid.width;
+  std::vector<std::uint8_t> written(no_data.data.size(), 0);
+  for (const auto& chip : chips) {
+    const Window& w = chip.write;
+    for (int r = w.row; r < w.row + w.height; ++r) {
+      std::fill_n(written.begin() + std::ptrdiff_t(r) * width + w.col, w.width, 1);
+    }
+  }
+  for (std::size_t i = 0; i < written.size(); ++i) {
+    if (!written[i]) no_data.data[i] = 1;
+  }
 }
 
 }  // namespace s2prep::mask

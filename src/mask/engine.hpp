@@ -25,10 +25,16 @@ class SegmentationModel {
  public:
   virtual ~SegmentationModel() = default;
   virtual int output_channels() const = 0;
-  // `input`: one chip, float32 NCHW 1 x 12 x 512 x 512, already scaled for the model's kind.
-  // `output`: 1 x output_channels() x 512 x 512 logits.
+  // Chips per forward pass (N below).
+  virtual int batch_size() const { return 1; }
+  // `input`: batch_size() chips, float32 NCHW N x 12 x 512 x 512, already scaled for the
+  // model's kind. `output`: N x output_channels() x 512 x 512 logits.
   // Not safe to call concurrently on one model object.
   virtual void infer(const float* input, float* output) = 0;
+  // One chip (1 x 12 x 512 x 512 in, 1 x output_channels() x 512 x 512 out), whatever
+  // batch_size() is: the last chips of a raster, and rasters of a single chip, do not pay for a
+  // full batch.
+  virtual void infer_one(const float* input, float* output) { infer(input, output); }
 };
 
 }  // namespace s2prep::mask

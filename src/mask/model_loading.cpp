@@ -10,9 +10,9 @@ namespace s2prep::mask {
 
 ModelWithEngine load_model(const std::filesystem::path& file, ModelKind kind, Engine choice) {
   if (choice == Engine::opencv) return {load_opencv_model(file, kind), "opencv", {}};
-  if (choice == Engine::onednn) return {load_onednn_model(file, kind), "onednn", {}};
+  if (choice == Engine::onednn) return {load_onednn_model(file, kind, kOneDnnBatch), "onednn", {}};
   try {
-    return {load_onednn_model(file, kind), "onednn", {}};
+    return {load_onednn_model(file, kind, kOneDnnBatch), "onednn", {}};
   } catch (const Error& e) {
     ModelWithEngine loaded{load_opencv_model(file, kind), "opencv", e.what()};
     spdlog::info("{} runs on OpenCV DNN: {}", file.filename().string(), e.what());

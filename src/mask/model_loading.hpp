@@ -19,6 +19,18 @@ struct ModelWithEngine {
   std::string fallback_reason;
 };
 
+// Chips per oneDNN forward pass. Measured on this 2-core machine with the FPN stand-ins, batch
+// sizes interleaved within each run (inference_bench, docs/benchmarks.md section 2; load
+// averages of 8-18 from other builds): with 2 threads, per chip, batch 2 took 0.77-0.88 of the
+// time of one chip per pass and batch 4 0.69-0.80 (two runs); with 1 thread neither gained
+// (1.02-1.07 and 0.96-1.12), so the gain is oneDNN's OpenMP waiting at half as many barriers per
+// chip, which a loaded machine makes costly. The memory of a network (cloud FPN, resident after
+// its first passes) grows from 185 MB at batch 1 to 384 MB at batch 2 (with the batch-1 network
+// beside it for lone chips) and 551 MB at batch 4: 2 takes about two thirds of the gain of 4 for
+// half the added memory; 1 turns batching off. OpenCV DNN 4.6 gains nothing from batching
+// (measured), so its models stay at one chip.
+inline constexpr int kOneDnnBatch = 2;
+
 // Loads `file` for `kind`. `automatic` picks oneDNN, the faster engine on this machine for every
 // model it implements (FPN and CheapLab: docs/benchmarks.md), and falls back to OpenCV DNN when
 // oneDNN cannot run the model; errors about the file itself (missing, Git LFS pointer, corrupt,

@@ -14,6 +14,7 @@
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -149,12 +150,23 @@ void axis_taps(const std::string& coord_mode, const std::string& nearest_mode, b
 
 class OneDnnModel final : public SegmentationModel {
  public:
-  OneDnnModel(const OnnxModel& model, int batch) : engine_(cpu_engine()), stream_(engine_) {
+  OneDnnModel(const OnnxModel& model, int batch)
+      : engine_(cpu_engine()), stream_(engine_), batch_(batch) {
     lower(model, batch);
     plan_memory();
   }
 
   int output_channels() const override { return output_channels_; }
+  int batch_size() const override { return batch_; }
+  void infer_one(const float* input, float* output) override {
+    if (single_) {
+      single_->infer(input, output);
+    } else {
+      infer(input, output);
+    }
+  }
+  // A network of batch 1 beside this one (for infer_one), built from the same graph.
+  void add_single(std::unique_ptr<OneDnnModel> single) { single_ = std::move(single); }
   const memory::dims& output_dims() const { return output_dims_; }
 
   void infer(const float* input, float* output) override {
@@ -170,6 +182,8 @@ class OneDnnModel final : public SegmentationModel {
   // ---- lowering state ----
   dnnl::engine engine_;
   dnnl::stream stream_;
+  int batch_ = 1;
+  std::unique_ptr<OneDnnModel> single_;
   std::vector<Tensor> tensors_;
   std::vector<Storage> storages_;
   std::unordered_map<std::string, int> runtime_;  // ONNX value -> tensor
@@ -698,6 +712,9 @@ class OneDnnModel final : public SegmentationModel {
     if (sizes) {
       if (sizes->count() != 4) unsupported(node, "has sizes of the wrong rank");
       for (int a = 0; a < 4; ++a) od[a] = static_cast<memory::dim>(sizes->at(a));
+      // Exporters write the batch of the export (1) into constant sizes; the network is built
+      // for several chips per pass (load_onednn_model), whose batch passes through unchanged.
+      if (sizes->at(0) == 1) od[0] = xd[0];
       scale_y = double(od[2]) / double(xd[2]);
       scale_x = double(od[3]) / double(xd[3]);
     } else {
@@ -1017,7 +1034,8 @@ std::vector<std::uint8_t> read_file(const std::filesystem::path& file, const std
 void set_onednn_threads(int threads) { g_threads.store(threads > 0 ? threads : 0); }
 
 std::unique_ptr<SegmentationModel> load_onednn_model(const std::filesystem::path& file,
-                                                     ModelKind kind) {
+                                                     ModelKind kind, int batch) {
+  if (batch < 1) throw std::invalid_argument("load_onednn_model: batch must be at least 1");
   const std::string what =
       std::string(kind == ModelKind::cloud ? "Cloud" : "Shadow") + " model '" + file.string() + "'";
   const auto bytes = read_file(file, what);
@@ -1043,6 +1061,19 @@ std::unique_ptr<SegmentationModel> load_onednn_model(const std::filesystem::path
   std::unique_ptr<OneDnnModel> model;
   try {
     model = std::unique_ptr<OneDnnModel>(new OneDnnModel(*onnx_model, 1));
+    if (batch > 1) {
+      // A graph with the export's batch written into it (a Reshape to 1 x ..., a constant
+      // shape) cannot take several chips per pass: it then runs one chip at a time.
+      try {
+        auto batched = std::unique_ptr<OneDnnModel>(new OneDnnModel(*onnx_model, batch));
+        if (batched->output_dims()[0] == batch) {
+          batched->add_single(std::move(model));
+          model = std::move(batched);
+        }
+      } catch (const Unsupported&) {
+      } catch (const dnnl::error&) {
+      }
+    }
   } catch (const Unsupported& u) {
     throw UnsupportedModelError(what + ": " + u.what +
                                 "; use --engine opencv (or auto, which falls back to OpenCV DNN).");

@@ -31,8 +31,12 @@ void set_onednn_threads(int threads);
 
 // Loads `file` and checks the reference contract of `kind` (12 x 512 x 512 input, 2 or 1 output
 // channels). Throws UnsupportedModelError for an operator or attribute outside what the engine
-// implements, InputError for an unreadable file or a broken contract.
+// implements, InputError for an unreadable file or a broken contract. `batch` chips go through
+// each forward pass (SegmentationModel::batch_size(); primitives and buffers are planned once
+// for that batch and reused by every pass), with a network of one chip beside it for infer_one;
+// a graph that cannot take several chips per pass (the export's batch of 1 written into a
+// Reshape, for instance) gets batch_size() 1.
 std::unique_ptr<SegmentationModel> load_onednn_model(const std::filesystem::path& file,
-                                                     ModelKind kind);
+                                                     ModelKind kind, int batch = 1);
 
 }  // namespace s2prep::mask

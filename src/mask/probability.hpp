@@ -1,22 +1,26 @@
 #pragma once
 // Cloud and shadow probabilities with the reference contract (the reference's cloud.cloud and
-// cloud.shadow) over the reference chipping (mask/chipping.hpp).
+// cloud.shadow) over the reference chipping or a plan of chips given by the caller (context
+// chipping, mask/chipping.hpp).
 //
 // Input modes: `in_memory` is a BandStackChipSource over a BandStack already in memory;
 // streaming is any other ChipSource that reads each chip's window on demand (e.g. from the
 // ingested GeoTIFF), so memory holds two chips of input at a time, not the raster.
 //
-// Threads: chips run one after another and OpenCV parallelises inside each forward pass (its
-// convolutions use every thread set by set_inference_threads). Running chips in parallel
-// would need one network copy per worker and compete for the same cores; batching gains
-// nothing per chip in OpenCV 4.6 (measured). What does overlap is I/O: the next
-// chip is read on a second thread while the current one is inferred.
+// Threads: forward passes run one after another and the engine parallelises inside each (with
+// the threads set by set_model_threads). Running chips in parallel would need one network copy
+// per worker and compete for the same cores. A model whose batch_size() is N gets N chips per
+// pass (oneDNN: less time per chip, see mask/model_loading.cpp; OpenCV 4.6 gains nothing from
+// batching, measured); a lone chip goes through infer_one. What does overlap is I/O: the next
+// chip is read on a second thread while the current pass runs.
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include <s2prep/grid.hpp>
 #include "core/raster.hpp"
+#include "mask/chipping.hpp"
 #include "mask/engine.hpp"
 
 namespace s2prep::mask {
@@ -50,6 +54,9 @@ struct ProbabilityOptions {
   ChipProgress progress;
   // Read the next chip on a second thread while the current one is inferred.
   bool prefetch = true;
+  // The chips to run (e.g. plan_context_chips over the source's grid); null runs the reference
+  // chipping (plan_chips). Pixels no chip writes keep probability 1.
+  const std::vector<Chip>* chips = nullptr;
 };
 
 // Probability in [0, 1] for every pixel of source.grid(): cloud models get raw digital numbers

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "geo/region_raster.hpp"
 #include "mask/model_loading.hpp"
 #include "pipeline/stack_file.hpp"
 
@@ -28,13 +29,34 @@ LoadedModel load_model(const std::string& spec, mask::ModelKind kind,
   return m;
 }
 
+std::optional<std::vector<mask::Chip>> network_chips(const ProcessingOptions& options,
+                                                     const Grid& context, const Window& inner,
+                                                     const ByteRaster& no_data) {
+  if (options.layout != Layout::grid) return std::nullopt;
+  // Parsed here, on the thread that uses it (a Region belongs to the thread that made it).
+  ByteRaster region = geo::region_pixels(geo::Region::parse(options.request.geometry), context);
+  // The output grid covers the region; its edge is the edge of what the outputs show.
+  for (int r = 0; r < context.height; ++r) {
+    for (int c = 0; c < context.width; ++c) {
+      if (r < inner.row || r >= inner.row + inner.height || c < inner.col ||
+          c >= inner.col + inner.width) {
+        region.data[std::size_t(r) * context.width + c] = 0;
+      }
+    }
+  }
+  return mask::plan_context_chips(context.width, context.height, &region, &no_data,
+                                  options.dilation_radius);
+}
+
 FloatRaster model_probability(LoadedModel& model, mask::ModelKind kind, const BandStack& stack,
                               const StackFile* stack_file, const FloatRaster* cloud,
                               const mask::SunAngles& sun, double cloud_thr,
-                              const std::function<void(int, int)>& chip_done) {
+                              const std::function<void(int, int)>& chip_done,
+                              const std::vector<mask::Chip>* chips) {
   if (model.network) {
     mask::ProbabilityOptions options;
     options.progress = chip_done;
+    options.chips = chips;
     std::lock_guard turn(*model.busy);
     if (stack_file != nullptr) {
       FileChipSource source(*stack_file);

@@ -95,6 +95,9 @@ ProducedOutput produce(const OutputUnit& unit, LoadedModel& cloud_model, LoadedM
 
   ByteRaster product_context = ingest::product_mask_from_scl(acquisition.scl);
   acquisition.scl = ByteRaster();  // the product mask carries what the outputs need of it
+  const auto plan = cloud_model.network || shadow_model.network
+                        ? network_chips(o, context_grid, out.inner, no_data)
+                        : std::nullopt;
   // One model streaming its chips from disk while the other (the built-in detector) needs the
   // stack in memory: the stack is parked on disk for the chips and kept.
   std::optional<StackFile> parked;
@@ -114,11 +117,12 @@ ProducedOutput produce(const OutputUnit& unit, LoadedModel& cloud_model, LoadedM
   };
   FloatRaster cloud_context =
       model_probability(cloud_model, mask::ModelKind::cloud, acquisition.bands, chips, nullptr,
-                        out.sun.angles, params.cloud_thr, chip_done);
-  FloatRaster shadow_context =
-      model_probability(shadow_model, mask::ModelKind::shadow, acquisition.bands, chips,
-                        &cloud_context, out.sun.angles, params.cloud_thr, chip_done);
+                        out.sun.angles, params.cloud_thr, chip_done, plan ? &*plan : nullptr);
+  FloatRaster shadow_context = model_probability(
+      shadow_model, mask::ModelKind::shadow, acquisition.bands, chips, &cloud_context,
+      out.sun.angles, params.cloud_thr, chip_done, plan ? &*plan : nullptr);
   parked.reset();
+  if (plan) mask::mark_unwritten(*plan, no_data);
   mask::MergeOptions merge;
   merge.cloud_thr = static_cast<float>(params.cloud_thr);
   merge.shadow_thr = static_cast<float>(params.shadow_thr);

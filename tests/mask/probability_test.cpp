@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include <s2prep/errors.hpp>
+#include "mask/chipping.hpp"
+#include "mask/merge.hpp"
 #include "mask/opencv_engine.hpp"
 #include "test_support.hpp"
 
@@ -187,6 +190,116 @@ TEST(Probability, SpatialModelMatchesPlainReferenceChipping) {
     const double wrong_chip = 1.0 / (1.0 + std::exp(l[0] - l[1]));
     EXPECT_GT(std::abs(wrong_chip - expected[std::size_t(r) * W + c]), 1e-3);
   }
+}
+
+// The spatial model's probability at (r, c) computed by a chip reading `read`.
+double spatial_in_chip(const BandStack& s, int r, int c, const Window& read) {
+  double l[2] = {spatial_cloud_bias(0), spatial_cloud_bias(1)};
+  for (int ch = 0; ch < 2; ++ch)
+    for (int b = 0; b < 12; ++b)
+      for (int ky = 0; ky < 3; ++ky)
+        for (int kx = 0; kx < 3; ++kx) {
+          const int rr = r + (ky - 1) * kDilation, cc = c + (kx - 1) * kDilation;
+          if (rr < read.row || rr >= read.row + read.height || cc < read.col ||
+              cc >= read.col + read.width)
+            continue;
+          l[ch] += spatial_cloud_w(ch, b, ky, kx) * s.at(b, rr, cc);
+        }
+  return 1.0 / (1.0 + std::exp(l[0] - l[1]));
+}
+
+// True when every tap of the spatial model at (r, c) that lies on the raster lies in `read`:
+// the chip then sees all the model sees, and the pixel's value does not depend on the chipping.
+bool sees_receptive_field(int r, int c, const Window& read, int W, int H) {
+  for (int dy : {-kDilation, 0, kDilation})
+    for (int dx : {-kDilation, 0, kDilation}) {
+      const int rr = r + dy, cc = c + dx;
+      if (rr < 0 || rr >= H || cc < 0 || cc >= W) continue;
+      if (rr < read.row || rr >= read.row + read.height || cc < read.col ||
+          cc >= read.col + read.width)
+        return false;
+    }
+  return true;
+}
+
+// Context chipping (the grid layout) against the reference chipping with the spatial model
+// (receptive field 401 x 401 px): where both owning chips see the whole receptive field the
+// probabilities are equal; elsewhere each follows its own chip, as computed per pixel here.
+TEST(Probability, ContextChippingEqualsReferenceWhereTheContextCoversTheReceptiveField) {
+  const int W = 1400, H = 900;
+  BandStack s = synthetic_stack(W, H, 11);
+  auto model = load_opencv_model(model_path("cloud_spatial.onnx"), ModelKind::cloud);
+  const std::vector<Chip> plan = plan_context_chips(W, H, nullptr, nullptr, 0, 32);
+  const std::vector<Chip> reference = plan_chips(W, H);
+  BandStackChipSource source(s);
+  ProbabilityOptions options;
+  options.chips = &plan;
+  const FloatRaster p = compute_probability(*model, ModelKind::cloud, source, options);
+  const FloatRaster q = compute_probability(*model, ModelKind::cloud, source);
+  auto owner = [](const std::vector<Chip>& chips, int r, int c) -> const Chip& {
+    for (const auto& chip : chips) {
+      const Window& w = chip.write;
+      if (r >= w.row && r < w.row + w.height && c >= w.col && c < w.col + w.width) return chip;
+    }
+    throw std::logic_error("pixel without a chip");
+  };
+  double max_err = 0, max_covered_diff = 0, max_seam_diff = 0;
+  int covered = 0;
+  for (int r = 0; r < H; r += 3) {
+    for (int c = 0; c < W; c += 3) {
+      const Chip& mine = owner(plan, r, c);
+      const Chip& theirs = owner(reference, r, c);
+      max_err = std::max(max_err, std::abs(p.at(0, r, c) - spatial_in_chip(s, r, c, mine.read)));
+      const double diff = std::abs(double(p.at(0, r, c)) - q.at(0, r, c));
+      if (sees_receptive_field(r, c, mine.read, W, H) &&
+          sees_receptive_field(r, c, theirs.read, W, H)) {
+        ++covered;
+        max_covered_diff = std::max(max_covered_diff, diff);
+      } else {
+        max_seam_diff = std::max(max_seam_diff, diff);
+      }
+    }
+  }
+  EXPECT_LT(max_err, 2e-5);
+  EXPECT_GT(covered, 1000);
+  EXPECT_LT(max_covered_diff, 2e-5);
+  // The comparison has teeth: where a chip misses part of the receptive field, the two
+  // chippings differ.
+  EXPECT_GT(max_seam_diff, 1e-3);
+}
+
+// A 1x1 model needs no context: context chipping gives the reference's values wherever it
+// writes, skips the chips over a lake and without data, and leaves 1 where it writes nothing.
+TEST(Probability, ContextChippingSkipsChipsAndLeavesUnwrittenPixelsAtOne) {
+  const int W = 1400, H = 1000;
+  BandStack s = synthetic_stack(W, H, 13);
+  zero_block(s, 928, 928, 472, 72);  // no imagery under the bottom-right chip
+  Grid g = s.grid;
+  ByteRaster region(g, 1, 1);
+  for (int r = 480; r < 928; ++r)
+    for (int c = 480; c < 928; ++c) region.at(0, r, c) = 0;  // a lake under the centre chip
+  const ByteRaster no_data = no_data_of(s);
+  const std::vector<Chip> plan = plan_context_chips(W, H, &region, &no_data, 0, 32);
+  ASSERT_EQ(plan.size(), 7u);  // of 9 (see chipping_test.cpp)
+  CountingModel model(load_opencv_model(model_path("cloud_linear.onnx"), ModelKind::cloud));
+  CheckingSource source(s);
+  ProbabilityOptions options;
+  options.chips = &plan;
+  std::vector<std::pair<int, int>> progress;
+  options.progress = [&](int done, int total) { progress.emplace_back(done, total); };
+  const FloatRaster p = compute_probability(model, ModelKind::cloud, source, options);
+  EXPECT_EQ(model.calls, 7);
+  EXPECT_EQ(source.reads, 7);
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress.back(), std::make_pair(7, 7));
+  double max_err = 0;
+  for (int r = 0; r < H; ++r)
+    for (int c = 0; c < W; ++c) {
+      const bool lake = r >= 480 && r < 928 && c >= 480 && c < 928;
+      const double expected = lake ? 1.0 : expected_linear_cloud(s, r, c);
+      max_err = std::max(max_err, std::abs(p.at(0, r, c) - expected));
+    }
+  EXPECT_LT(max_err, 2e-5);
 }
 
 TEST(Probability, RasterSmallerThanAChipIsZeroPadded) {
