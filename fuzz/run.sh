@@ -35,7 +35,9 @@ for bin in "$build"/fuzz_*; do
   [ -f "$here/dict/$name.dict" ] && dict=(-dict="$here/dict/$name.dict")
   log="$build/fuzz-$name.log"
   : >"$log"
-  echo "fuzz_$name: ${seconds} s${3:+, at least $min_runs executions} ..."
+  more=""
+  [ "$min_runs" -gt 0 ] && more=", at least $min_runs executions"
+  echo "fuzz_$name: ${seconds} s$more ..."
   runs=0
   limit=(-max_total_time="$seconds")
   start=$(date +%s)
