@@ -57,7 +57,7 @@ TEST(PlanFile, IndexFeatureNamesTheOwnerWritesAreRead) {
   const testing::TempDir dir;
   // parse_features' names: a safe name, a position, a repeat's "-N" on a name of the longest size.
   const std::string longest(64, 'x');
-  for (const std::string name :
+  for (const std::string& name :
        {std::string("field_1"), std::string("3"), std::string("field-2-2"), longest + "-2"}) {
     const auto features = read_feature_index(write_index(dir, "\"" + name + "\""));
     ASSERT_TRUE(features.has_value()) << name;
