@@ -2,6 +2,7 @@
 #   make demo   install what is missing, build (Release), run the offline demo
 #   make test   install what is missing, build, run the whole test suite through ctest
 #   make fuzz           libFuzzer targets (clang, ASan + UBSan), each run FUZZ_SECONDS (60)
+#                       and, with FUZZ_MIN_RUNS, on until it has made that many executions
 #   make test-sanitize  the whole test suite built with g++ ASan + UBSan in build-sanitize
 BUILD ?= build
 JOBS ?= $(shell nproc)
@@ -41,6 +42,7 @@ clean:
 CCACHE := $(shell command -v ccache >/dev/null 2>&1 && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
+FUZZ_MIN_RUNS ?= 0
 SANITIZE_BUILD ?= build-sanitize
 SANITIZE_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
 
@@ -48,7 +50,7 @@ fuzz: deps
 	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
 	  -DS2PREP_FUZZ=ON -DS2PREP_BUILD_TESTS=OFF -DS2PREP_BUILD_BENCH=OFF $(CCACHE) >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_targets
-	@./fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+	@./fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_MIN_RUNS)
 
 # Leak checking is off: GDAL, GEOS and OpenCV keep process-lifetime caches that LSan reports.
 test-sanitize: deps

@@ -181,3 +181,136 @@ write("redact", "http_code", "HTTP response code on https://a.blob.core.windows.
 write("redact", "vsicurl", "/vsicurl/https://user:pw@h:8080/x.tif?sig=zz#f failed: 'x'")
 write("redact", "bare", "curl: token st=1&sig=abc&sv=2 leaked\thttp://h/p")
 write("redact", "plain", "HTTP error code : 503")
+
+# --- region_file: vector files (first byte: the format, as fuzz/region_file_fuzz.cpp numbers them)
+FORMATS = ["geojson", "json", "topojson", "geojsons", "gpkg", "kml", "fgb", "shp.zip", "gml", "gpx",
+           "csv"]
+
+
+def small_sqlite(data):
+    import sqlite3
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        name = os.path.join(tmp, "seed.gpkg")
+        with open(name, "wb") as f:
+            f.write(data)
+        db = sqlite3.connect(name)
+        db.execute("PRAGMA page_size=512")
+        db.execute("VACUUM")
+        db.close()
+        with open(name, "rb") as f:
+            return f.read()
+
+
+def vector_seeds():
+    from osgeo import gdal, ogr, osr
+    gdal.UseExceptions()
+    drivers = {"geojson": "GeoJSON", "geojsons": "GeoJSONSeq", "gpkg": "GPKG", "kml": "KML",
+               "fgb": "FlatGeobuf", "shp.zip": "ESRI Shapefile", "gml": "GML"}
+    utm = osr.SpatialReference()
+    utm.ImportFromEPSG(32633)
+    lonlat = osr.SpatialReference()
+    lonlat.ImportFromEPSG(4326)
+    for ext, driver in drivers.items():
+        for crs_name, srs, wkt in [
+                ("lonlat", lonlat, "POLYGON ((14 50, 14.05 50, 14.05 50.04, 14 50.04, 14 50))"),
+                ("utm", utm, "CURVEPOLYGON (CIRCULARSTRING (400000 5600000, 400500 5600500, "
+                             "401000 5600000, 400500 5599500, 400000 5600000))")]:
+            if crs_name == "utm" and driver in ("KML", "GeoJSONSeq"):
+                continue  # lon/lat only
+            path = f"/vsimem/seed/region.{ext}"
+            ds = gdal.GetDriverByName(driver).Create(path, 0, 0, 0, gdal.GDT_Unknown)
+            layer = ds.CreateLayer("fields", srs=srs, geom_type=ogr.wkbUnknown)
+            layer.CreateField(ogr.FieldDefn("name", ogr.OFTString))
+            feature = ogr.Feature(layer.GetLayerDefn())
+            feature.SetField("name", "field 1")
+            feature.SetGeometry(ogr.CreateGeometryFromWkt(wkt))
+            layer.CreateFeature(feature)
+            feature = None
+            ds = None
+            files = sorted(p for p in (gdal.ReadDirRecursive("/vsimem/seed") or []))
+            if ext == "shp.zip":  # the Shapefile's .shp, .shx, .dbf and .prj in one zip
+                zip_path = "/vsimem/seed.zip"
+                for name in files:
+                    data = gdal.VSIFReadL(1, 1 << 24, gdal.VSIFOpenL(f"/vsimem/seed/{name}", "rb"))
+                    out = gdal.VSIFOpenL(f"/vsizip/{zip_path}/{name}", "wb")
+                    gdal.VSIFWriteL(data, 1, len(data), out)
+                    gdal.VSIFCloseL(out)
+                path = zip_path
+            f = gdal.VSIFOpenL(path, "rb")
+            gdal.VSIFSeekL(f, 0, 2)
+            size = gdal.VSIFTellL(f)
+            gdal.VSIFSeekL(f, 0, 0)
+            data = gdal.VSIFReadL(1, size, f)
+            gdal.VSIFCloseL(f)
+            if driver == "GPKG":  # SQLite's smallest pages: a seed well under the fuzzers' max_len
+                data = small_sqlite(data)
+            write("region_file", f"{ext.replace('.', '_')}_{crs_name}",
+                  bytes([FORMATS.index(ext)]) + data)
+            for name in gdal.ReadDirRecursive("/vsimem/seed") or []:
+                gdal.Unlink(f"/vsimem/seed/{name}")
+            if ext == "shp.zip":
+                gdal.Unlink("/vsimem/seed.zip")
+    write("region_file", "json_esri", bytes([FORMATS.index("json")]) + json.dumps({
+        "geometryType": "esriGeometryPolygon", "spatialReference": {"wkid": 4326},
+        "fields": [{"name": "name", "type": "esriFieldTypeString"}],
+        "features": [{"attributes": {"name": "f"}, "geometry": {"rings": [RING]}}]}).encode())
+    write("region_file", "topojson", bytes([FORMATS.index("topojson")]) + json.dumps({
+        "type": "Topology", "objects": {"fields": {"type": "GeometryCollection", "geometries": [
+            {"type": "Polygon", "arcs": [[0]], "properties": {"name": "f"}}]}},
+        "arcs": [RING]}).encode())
+    write("region_file", "csv_wkt", bytes([FORMATS.index("csv")]) + (
+        'WKT,name\n"POLYGON ((14 50,14.05 50,14.05 50.04,14 50.04,14 50))",f\n').encode())
+    write("region_file", "gpx_route", bytes([FORMATS.index("gpx")]) + (
+        '<?xml version="1.0"?><gpx version="1.1" creator="s"><rte><rtept lat="50" lon="14"/>'
+        '<rtept lat="50.04" lon="14.05"/></rte></gpx>').encode())
+    write("region_file", "kml_multigeometry", bytes([FORMATS.index("kml")]) + (
+        '<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark>'
+        '<name>f</name><MultiGeometry><Polygon><outerBoundaryIs><LinearRing><coordinates>'
+        '14,50 14.05,50 14.05,50.04 14,50.04 14,50</coordinates></LinearRing></outerBoundaryIs>'
+        '</Polygon><Point><coordinates>14,50</coordinates></Point></MultiGeometry></Placemark>'
+        '</Document></kml>').encode())
+
+
+vector_seeds()
+
+# --- plan_file: plan.json as `s2prep plan` writes it, and per-feature indexes ----------------------
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "CMakeLists.txt")) as f:
+    VERSION = next(line.split("VERSION")[1].split()[0] for line in f if line.startswith("project("))
+
+
+def plan(items):
+    grid = {"epsg": 32633, "transform": [399960.0, 10.0, 0.0, 5600040.0, 0.0, -10.0],
+            "width": 360, "height": 450}
+    return {
+        "s2prep_plan": 1, "s2prep_version": VERSION,
+        "request": {"geometry": "POLYGON ((14 50,14.05 50,14.05 50.04,14 50.04,14 50))",
+                    "start": "2023-06-01T00:00:00Z", "end": "2023-06-30T00:00:00Z",
+                    "stac_url": "https://planetarycomputer.microsoft.com/api/stac/v1",
+                    "token_url": "none", "sign_hosts": ["blob.core.windows.net"],
+                    "collection": "sentinel-2-l2a", "max_cloud_cover": None},
+        "parameters": {"min_tile_cover": 0.4, "max_tiles_per_time": None, "cloud_thr": 0.5,
+                       "shadow_thr": 0.5, "in_memory": False, "cloud_model": "auto",
+                       "shadow_model": "auto", "pc_key": None, "dl_timeout": 60.0},
+        "options": {"layout": "grid", "full_tile": False, "keep_probabilities": False,
+                    "engine": "auto", "harmonize": True, "dilation": 1, "min_area": 0,
+                    "context": 64, "quicklook": False},
+        "models": {"cloud": {"spec": "auto", "name": "builtin-cloud", "sha256": "0" * 64,
+                             "engine": "onednn"},
+                   "shadow": {"spec": "auto", "name": "builtin-shadow", "sha256": "1" * 64,
+                              "engine": "onednn"}},
+        "search": {"complete": True, "warnings": [], "items_found": len(items)},
+        "items": items,
+        "units": [{"unit": i, "name": f"2023-06-{1 + i:02d}", "datetime": it["properties"]["datetime"],
+                   "items": [it["id"]], "tiles": ["33UUP"], "grid": grid,
+                   "memory_bytes": 123456789} for i, it in enumerate(items)]}
+
+
+write("plan_file", "plan_two_units", json.dumps(plan([item(0), item(1)]), indent=2))
+write("plan_file", "plan_empty", json.dumps(plan([])))
+write("plan_file", "plan_other_version", json.dumps(dict(plan([item(2)]), s2prep_version="0.0.1")))
+write("plan_file", "index_two_features", json.dumps({
+    "s2prep_plan": 1, "s2prep_version": VERSION,
+    "features": [{"name": "north", "plan": "north/plan.json", "units": 2},
+                 {"name": "south", "plan": "south/plan.json", "units": 1}],
+    "features_without_outputs": [{"feature": "east", "reason": "no acquisition"}]}))

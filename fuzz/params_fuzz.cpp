@@ -7,7 +7,7 @@
 #include "pipeline/params.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  s2prep::pipeline::WorkflowParams params;
+  s2prep::WorkflowParams params;
   try {
     s2prep::pipeline::load_params_text(std::string_view(reinterpret_cast<const char*>(data), size),
                                        "fuzz.yaml", params);

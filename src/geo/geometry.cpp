@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include <s2prep/errors.hpp>
 #include "core/json_limits.hpp"
@@ -169,6 +170,42 @@ void drop_extra_coordinates_of_geometry(nlohmann::json& geometry) {
   }
 }
 
+// GEOS 3.11's GeoJSON reader dereferences the first value of every position in a line, ring or
+// polygon without checking it: an empty position ([]) there crashes it. Point's own position
+// may be empty (an empty point).
+void reject_short_positions(const nlohmann::json& coordinates, int levels_above_positions) {
+  if (!coordinates.is_array()) return;  // GEOS reports it
+  if (levels_above_positions == 0) {
+    if (coordinates.size() < 2) {
+      throw InputError(fmt::format(
+          "The geometry has a position with fewer than two coordinates ({}); give every "
+          "position as [lon, lat].",
+          coordinates.dump()));
+    }
+    return;
+  }
+  for (const auto& c : coordinates) reject_short_positions(c, levels_above_positions - 1);
+}
+
+void reject_short_positions_of_geometry(const nlohmann::json& geometry) {
+  if (!geometry.is_object()) return;
+  const auto type = geometry.find("type");
+  const auto c = geometry.find("coordinates");
+  if (type != geometry.end() && type->is_string() && c != geometry.end()) {
+    static const std::pair<const char*, int> kLevels[] = {{"LineString", 1},
+                                                          {"MultiPoint", 1},
+                                                          {"Polygon", 2},
+                                                          {"MultiLineString", 2},
+                                                          {"MultiPolygon", 3}};
+    for (const auto& [name, levels] : kLevels) {
+      if (*type == name) reject_short_positions(*c, levels);
+    }
+  }
+  if (auto gs = geometry.find("geometries"); gs != geometry.end() && gs->is_array()) {
+    for (const auto& g : *gs) reject_short_positions_of_geometry(g);
+  }
+}
+
 }  // namespace
 
 Geometry Geometry::from_geojson(const nlohmann::json& geometry) {
@@ -179,6 +216,7 @@ Geometry Geometry::from_geojson(const nlohmann::json& geometry) {
         "lon/lat coordinates.",
         kMaxJsonDepth));
   }
+  reject_short_positions_of_geometry(geometry);
   nlohmann::json flat = geometry;
   drop_extra_coordinates_of_geometry(flat);
   GEOSGeoJSONReader* reader = GEOSGeoJSONReader_create_r(H());

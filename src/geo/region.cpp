@@ -208,7 +208,9 @@ Geometry read_geojson_geometry(const nlohmann::json& j, const std::string& label
 
 Geometry feature_geometry(const nlohmann::json& feature, const std::string& label,
                           const Transformer* to_lonlat) {
-  if (!feature.is_object() || feature.value("type", "") != "Feature") {
+  // find(), not value(): value() throws nlohmann's own error when "type" is not a string.
+  const auto type = feature.find("type");  // end() for anything but an object
+  if (type == feature.end() || *type != "Feature") {
     throw InputError(fmt::format(
         "{} is not a GeoJSON Feature object; every member of \"features\" must be a Feature.",
         label));
@@ -231,7 +233,10 @@ std::unique_ptr<Transformer> declared_crs(const nlohmann::json& j, const std::st
   std::string name;
   if (crs->is_object()) {
     const auto props = crs->find("properties");
-    if (props != crs->end() && props->is_object()) name = props->value("name", "");
+    if (props != crs->end() && props->is_object()) {
+      const auto n = props->find("name");
+      if (n != props->end() && n->is_string()) name = n->get<std::string>();
+    }
   }
   if (name.empty()) {
     throw InputError(fmt::format(

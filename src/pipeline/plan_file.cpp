@@ -10,6 +10,7 @@
 #include "core/json_limits.hpp"
 #include "core/time.hpp"
 #include "core/version.hpp"
+#include "geo/region.hpp"
 #include "net/http_client.hpp"
 #include "output/location.hpp"
 #include "pipeline/params.hpp"
@@ -59,6 +60,16 @@ WorkflowParams params_from(const json& j) {
   p.dl_timeout = j.at("dl_timeout").get<double>();
   // The key is never in a plan: each worker brings its own (PC_SDK_SUBSCRIPTION_KEY).
   return p;
+}
+
+// A name parse_features gives: a safe folder name, with "-N" when an earlier feature had it.
+bool is_feature_folder_name(std::string_view name) {
+  const auto dash = name.rfind('-');
+  if (dash != std::string_view::npos && dash + 1 < name.size() &&
+      name.find_first_not_of("0123456789", dash + 1) == std::string_view::npos) {
+    name = name.substr(0, dash);
+  }
+  return !name.empty() && geo::safe_feature_name(name) == name;
 }
 
 }  // namespace
@@ -237,7 +248,24 @@ std::optional<std::vector<FeaturePlan>> read_feature_index(const std::filesystem
     if (!j.contains("features")) return std::nullopt;
     std::vector<FeaturePlan> features;
     for (const auto& f : j.at("features")) {
-      features.push_back({f.at("name").get<std::string>(), f.at("units").get<std::size_t>()});
+      auto name = f.at("name").get<std::string>();
+      // The name becomes a sub-folder of the plan's folder and of the outputs' folder: only
+      // names the planner writes (no "..", no separators) keep the run inside them.
+      if (!is_feature_folder_name(name)) {
+        throw InputError(fmt::format(
+            "The plan {} names a feature '{}' that is not a plain folder name; write it again "
+            "with s2prep plan.",
+            file.string(), geo::safe_feature_name(name)));
+      }
+      // A negative count would wrap to an endless share of units.
+      const json& units = f.at("units");
+      if (!units.is_number_unsigned()) {
+        throw InputError(fmt::format(
+            "The plan {} gives feature '{}' a unit count of {}, not a whole number of units; "
+            "write it again with s2prep plan.",
+            file.string(), name, units.dump()));
+      }
+      features.push_back({std::move(name), units.get<std::size_t>()});
     }
     return features;
   } catch (const JsonProblem&) {

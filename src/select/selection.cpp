@@ -250,7 +250,8 @@ Selection select_acquisitions(const geo::Region& region, std::vector<stac::Item>
     std::vector<std::string> ids;
     for (const auto& item : group) ids.push_back(item.id);
     std::sort(ids.begin(), ids.end());
-    auto skip = [&](std::string reason) {
+    // Named captures: clang before 16 cannot capture structured bindings.
+    auto skip = [&, &datetime = datetime, &group = group](std::string reason) {
       selection.skipped.push_back({datetime, group.front().datetime_text, ids, std::move(reason)});
     };
 

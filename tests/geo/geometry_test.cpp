@@ -3,12 +3,43 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
+#include <string>
 #include <thread>
 
 #include <s2prep/errors.hpp>
 
 namespace s2prep::geo {
 namespace {
+
+// fuzz_region: an empty position inside a MultiPolygon's ring crashed GEOS 3.11's GeoJSON
+// reader (a null dereference in readCoordinate); every geometry type with positions in lists.
+TEST(Geometry, GeoJsonPositionsWithFewerThanTwoCoordinatesAreInputErrors) {
+  for (const char* text :
+       {R"({"type": "MultiPolygon", "coordinates": [[[[14.0, 50.0], [], [15.05, 514.05, 50.0],
+            [14.05, 50.04], [14.0, 50.04], [14.0, 50.0]]], [[[15.0, 50.0], [15.05, 50.0],
+            [15.05, 50.04], [15.0, 50.04], [15.0, 50.0]]]]})",
+        R"({"type": "Polygon", "coordinates": [[[], [], [], []]]})",
+        R"({"type": "LineString", "coordinates": [[1, 2], [3]]})",
+        R"({"type": "MultiPoint", "coordinates": [[]]})",
+        R"({"type": "MultiLineString", "coordinates": [[[1, 2], []]]})",
+        R"({"type": "GeometryCollection", "geometries": [{"type": "Polygon",
+            "coordinates": [[[0, 0], [1, 0], [], [0, 0]]]}]})"}) {
+    try {
+      (void)Geometry::from_geojson(nlohmann::json::parse(text));
+      ADD_FAILURE() << "no InputError for " << text;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("fewer than two coordinates"), std::string::npos)
+          << e.what();
+    }
+  }
+  // Positions of two values still read.
+  EXPECT_DOUBLE_EQ(Geometry::from_geojson(nlohmann::json::parse(
+                                              R"({"type": "Polygon", "coordinates":
+                                                  [[[0, 0], [2, 0], [2, 1], [0, 0]]]})"))
+                       .area(),
+                   1.0);
+}
 
 TEST(Geometry, DefaultIsEmptyCollection) {
   Geometry g;

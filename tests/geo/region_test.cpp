@@ -486,5 +486,20 @@ TEST(RegionParse, NumberBeyondADoubleIsAnInputError) {
   }
 }
 
+// fuzz_region: a feature whose "type" is not a string, and a "crs" name that is not one, threw
+// nlohmann's type_error (not an s2prep error, so the tool ended without a sentence).
+TEST(RegionParse, MembersOfTheWrongJsonTypeAreInputErrors) {
+  const std::string polygon =
+      R"({"type": "Polygon", "coordinates": [[[14, 50], [14.05, 50], [14.05, 50.04], [14, 50]]]})";
+  const std::string not_a_feature =
+      parse_error(R"({"type": "FeatureCollection", "features": [{"type": {"x": 1}, "geometry": )" +
+                  polygon + "}]}");
+  EXPECT_NE(not_a_feature.find("not a GeoJSON Feature"), std::string::npos) << not_a_feature;
+  const std::string crs_number = parse_error(
+      R"({"type": "Feature", "crs": {"type": "name", "properties": {"name": 4326}}, "geometry": )" +
+      polygon + "}");
+  EXPECT_NE(crs_number.find("without a CRS name"), std::string::npos) << crs_number;
+}
+
 }  // namespace
 }  // namespace s2prep::geo

@@ -2,7 +2,8 @@
 # 1. `cmake --install` the build into a fresh prefix, configure and build the consumer project
 #    against it with find_package(s2prep), run it and check its output;
 # 2. configure a parent project that add_subdirectory()s the source tree.
-# Variables: BUILD_DIR, SOURCE_DIR, WORK_DIR, GENERATOR.
+# Variables: BUILD_DIR, SOURCE_DIR, WORK_DIR, GENERATOR, CXX_FLAGS (the build's: a library built
+# with sanitizers links only into programs built with them).
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 
@@ -27,7 +28,8 @@ if(private_headers)
 endif()
 
 step(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package/consumer -B ${WORK_DIR}/consumer
-     -G ${GENERATOR} -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
+     -G ${GENERATOR} -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix
+     "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
 step(${CMAKE_COMMAND} --build ${WORK_DIR}/consumer)
 step(${WORK_DIR}/consumer/consumer)
 message(STATUS "consumer output:\n${step_output}")
