@@ -257,12 +257,13 @@ std::optional<std::vector<FeaturePlan>> read_feature_index(const std::filesystem
             "with s2prep plan.",
             file.string(), geo::safe_feature_name(name)));
       }
-      // A negative count would wrap to an endless share of units.
+      // A negative count would wrap to an endless share of units, and a count beyond any plan's
+      // would number the next features' units wrongly: the feature's own plan has its units.
       const json& units = f.at("units");
-      if (!units.is_number_unsigned()) {
+      if (!units.is_number_unsigned() || units.get<std::uint64_t>() > kMostUnitsPerFeature) {
         throw InputError(fmt::format(
-            "The plan {} gives feature '{}' a unit count of {}, not a whole number of units; "
-            "write it again with s2prep plan.",
+            "The plan {} gives feature '{}' a unit count of {}, not a whole number of units up to "
+            "10 million; write it again with s2prep plan.",
             file.string(), name, units.dump()));
       }
       features.push_back({std::move(name), units.get<std::size_t>()});

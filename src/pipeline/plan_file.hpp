@@ -45,6 +45,10 @@ PlanFile read_plan(const std::filesystem::path& file);
 // The share of `count` units numbered from `first_number` that shard `shard` runs: every unit
 // whose number modulo shard.count is shard.index (a unit is never split; neighbours in time go
 // to different shards, which spreads dates with more tiles). Returns positions from 0.
+// More units than one feature's plan can sensibly hold (a day's acquisitions for a century, per
+// tile): a count above it in a plan index is damage, not work.
+inline constexpr std::uint64_t kMostUnitsPerFeature = 10'000'000;
+
 std::vector<std::size_t> shard_units(std::size_t count, const Shard& shard,
                                      std::size_t first_number = 0);
 

@@ -46,7 +46,7 @@ TEST(PlanFile, IndexFeatureNamesThatLeaveTheFolderAreRejected) {
 // A unit count that is not a count (read as size_t, -1 became 2^64 - 1 units to share out).
 TEST(PlanFile, IndexUnitCountsThatAreNotCountsAreRejected) {
   const testing::TempDir dir;
-  for (const std::string units : {"-1", "1.5", "\"2\"", "null"}) {
+  for (const std::string units : {"-1", "1.5", "\"2\"", "null", "10000001", "1e18"}) {
     const std::string error = input_error_of(write_index(dir, "\"south\"", units));
     EXPECT_NE(error.find("not a whole number of units"), std::string::npos)
         << units << ": " << error;
