@@ -63,6 +63,13 @@ void apply(const GdalOptions& o) {
   // Cache the COG header and the blocks read by one dataset so the warper's and RasterIO's
   // overlapping block requests do not go to the network twice.
   CPLSetConfigOption("VSI_CACHE", "TRUE");
+  // The downloaded ranges every /vsicurl/ file shares (GDAL's default: 16 MB). A whole tile is
+  // read in strips: the 20 and 60 m rows just past a strip's edge (bilinear needs them) lie in
+  // the next strip's blocks, fetched again for that strip unless still cached; about one strip
+  // of all bands (130 MB compressed for a tile) is read in between. A user's own setting wins.
+  if (CPLGetConfigOption("CPL_VSIL_CURL_CACHE_SIZE", nullptr) == nullptr) {
+    CPLSetConfigOption("CPL_VSIL_CURL_CACHE_SIZE", std::to_string(256 << 20).c_str());
+  }
   const int cache_mb = o.cache_max_mb > 0 ? o.cache_max_mb : 256;
   GDALSetCacheMax64(static_cast<GIntBig>(cache_mb) * 1024 * 1024);
   // GDAL_NUM_THREADS is deliberately not set globally: it would also make every warp and every

@@ -22,8 +22,9 @@ constexpr std::uint64_t kBytesPerContextPixel = 60;
 constexpr std::uint64_t kBytesPerExtraItemPixel = 25;
 // Crops of mask, product mask and probabilities on the output grid, and the raster window.
 constexpr std::uint64_t kBytesPerOutputPixel = 34;
-// GDAL's block cache (256 MB) and the libraries' own footprint.
-constexpr std::uint64_t kFixedBytes = 400ull << 20;
+// GDAL's block cache (256 MB), its download cache (CPL_VSIL_CURL_CACHE_SIZE, 256 MB) and the
+// libraries' own footprint.
+constexpr std::uint64_t kFixedBytes = 656ull << 20;
 // Bands on disk, per context pixel: SCL, product mask and no-data mask (1 + 1 + 1), cloud and
 // shadow probabilities (4 + 4) and the merge's valid, seed, dilated and merged masks (4) make 16;
 // a whole 5490 px tile measured 27 (peak RSS 1612 MB, less the fixed part and the strips in

@@ -31,9 +31,9 @@ TEST(MemoryBudget, AWholeCountryIsRefusedAFieldIsNot) {
   Grid small = field;
   small.width = 40;
   small.height = 25;
-  EXPECT_EQ(estimated_unit_bytes(small, 0, 1, false), (400ull << 20) + 60000);
+  EXPECT_EQ(estimated_unit_bytes(small, 0, 1, false), (656ull << 20) + 60000);
   EXPECT_EQ(estimated_unit_bytes(small, 100, 3, false),
-            (400ull << 20) + 60000 + 2 * 25000 + 3400);
+            (656ull << 20) + 60000 + 2 * 25000 + 3400);
   // Bands on disk, a whole tile: the fixed part, 8 band strips of 2048 rows in flight (each with
   // as much again for the warper) and 28 bytes per context pixel; the outputs are the context
   // rasters themselves.
@@ -41,7 +41,7 @@ TEST(MemoryBudget, AWholeCountryIsRefusedAFieldIsNot) {
   tile.width = tile.height = 10980;
   const std::uint64_t strip = 10980ull * 2048 * 2;
   EXPECT_EQ(estimated_unit_bytes(tile, tile.pixel_count(), 1, true),
-            (400ull << 20) + 8 * 2 * strip + 28ull * 10980 * 10980);
+            (656ull << 20) + 8 * 2 * strip + 28ull * 10980 * 10980);
   EXPECT_LT(estimated_unit_bytes(tile, tile.pixel_count(), 1, true) * 2,
             estimated_unit_bytes(tile, tile.pixel_count(), 1, false));
   // The strips in flight do not grow with the cores: 64 reads asked, 8 run.
