@@ -289,8 +289,7 @@ AcquisitionRaster read_acquisition_in_strips(const std::vector<stac::Item>& item
     }
     if (options.progress) options.progress(++done, tasks);
   };
-  run_bounded(tasks,
-              strip_reads_in_flight(grid, n_items, options.jobs > 0 ? options.jobs : 1),
+  run_bounded(tasks, strip_reads_in_flight(grid, n_items, options.jobs > 0 ? options.jobs : 1),
               read_one);
   result.warped_reads = warped.load();
   result.direct_reads = direct.load();

@@ -358,12 +358,13 @@ inline const Scene& shared_scene() {
   return *scene;
 }
 
-// Serves the scene's files and those of its items for which `keep` holds, with hrefs pointing
-// at this server.
-inline void serve_scene(TestServer& server, const Scene& scene,
+// Serves the files under `root` and those of the generated `items` for which `keep` holds, with
+// hrefs pointing at this server.
+inline void serve_items(TestServer& server, const fs::path& root,
+                        const std::vector<scenegen::GeneratedItem>& items,
                         const std::function<bool(const json&)>& keep = {}) {
-  server.serve_directory(scene.root);
-  for (const auto& g : scene.items) {
+  server.serve_directory(root);
+  for (const auto& g : items) {
     if (keep && !keep(g.item)) continue;
     json item = g.item;
     for (auto& [key, asset] : item["assets"].items()) {
@@ -371,6 +372,12 @@ inline void serve_scene(TestServer& server, const Scene& scene,
     }
     server.add_item(std::move(item));
   }
+}
+
+// Serves the scene's files and those of its items for which `keep` holds.
+inline void serve_scene(TestServer& server, const Scene& scene,
+                        const std::function<bool(const json&)>& keep = {}) {
+  serve_items(server, scene.root, scene.items, keep);
 }
 
 // The scene's items (as generated, relative hrefs) of one acquisition date ("2023-08-12").

@@ -33,12 +33,7 @@ TEST(FullTile, ProbabilitiesFollowTheReferenceChippingOfTheTile) {
 
   TestServer server;
   server.set_require_signing(true);
-  server.serve_directory(scene_dir.path());
-  json item = generated[0].item;
-  for (auto& [key, asset] : item["assets"].items()) {
-    asset["href"] = server.blob_url(asset["href"].get<std::string>());
-  }
-  server.add_item(item);
+  serve_items(server, scene_dir.path(), generated);
 
   const auto& t = spec.tiles[0];
   const std::string region = lonlat_rectangle(32633, t.origin_x + 3000, t.origin_y - 5000,

@@ -29,12 +29,7 @@ TEST(GridChips, ChipsBetweenTwoFieldsAreNotRunAndTheirPixelsAreNoData) {
 
   TestServer server;
   server.set_require_signing(true);
-  server.serve_directory(scene_dir.path());
-  json item = generated[0].item;
-  for (auto& [key, asset] : item["assets"].items()) {
-    asset["href"] = server.blob_url(asset["href"].get<std::string>());
-  }
-  server.add_item(item);
+  serve_items(server, scene_dir.path(), generated);
 
   // Two 2 km fields, the top-left and bottom-right corners of an 8 km box: the output grid is
   // about 800 px a side (a pixel or two more where the edges fall between pixels) and the

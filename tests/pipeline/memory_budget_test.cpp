@@ -32,8 +32,7 @@ TEST(MemoryBudget, AWholeCountryIsRefusedAFieldIsNot) {
   small.width = 40;
   small.height = 25;
   EXPECT_EQ(estimated_unit_bytes(small, 0, 1, false), (656ull << 20) + 60000);
-  EXPECT_EQ(estimated_unit_bytes(small, 100, 3, false),
-            (656ull << 20) + 60000 + 2 * 25000 + 3400);
+  EXPECT_EQ(estimated_unit_bytes(small, 100, 3, false), (656ull << 20) + 60000 + 2 * 25000 + 3400);
   // Bands on disk, a whole tile: the fixed part, 8 band strips of 2048 rows in flight (each with
   // as much again for the warper) and 28 bytes per context pixel; the outputs are the context
   // rasters themselves.
