@@ -55,6 +55,7 @@ struct Options {
   int threads = 2;
   int reps = 5;
   int warmup = 1;
+  int rounds = 3;
   std::uint64_t seed = 42;
   double region_km = 2;
   int tile_px = 10980;
@@ -518,27 +519,91 @@ int run(const Options& o) {
   std::ofstream(o.io / "models.json") << list.dump(1) << "\n";
 
   std::string report = fmt::format(
-      "Inference benchmark: one 12 x 512 x 512 chip, {} threads, median of {} runs after {} "
-      "warm-up\n",
-      o.threads, o.reps, o.warmup);
+      "Inference benchmark: one 12 x 512 x 512 chip, {} threads, {} rounds of {} runs after {} "
+      "warm-up, the engines taking turns in each round\n",
+      o.threads, o.rounds, o.reps, o.warmup);
   std::cout << report << std::flush;
 
-  json batching_json, seams_json;
+  // Per-chip timing in rounds: every engine (oneDNN, OpenCV, ONNX Runtime) runs every model once
+  // per round, so that the other tenants' load on a shared machine, which comes and goes over
+  // minutes, falls on all engines alike. A figure is the median of its rounds' medians; a ratio
+  // is the median of the ratios within each round.
   std::map<std::string, EngineResult> results[2];  // by Engine
   auto result = [&](Engine e, const std::string& name) -> const EngineResult& {
     return results[int(e)][name];
   };
-  for (const auto& m : models) {
-    for (Engine e : kEngines) {
-      results[int(e)][m.name] = bench_engine(e, m, runs, input, o);
-      const auto& r = result(e, m.name);
-      std::cout << (r.ran ? fmt::format("  {}: {}: median {:.1f} ms per chip\n", label(e), m.name,
-                                        r.infer_ms)
-                          : fmt::format("  {}: {}: not run: {}\n", label(e), m.name, r.error))
-                << std::flush;
+  std::map<std::string, std::vector<double>> round_ms[2];  // by Engine, model
+  std::vector<std::map<std::string, double>> ort_round_ms;
+  json ort;
+  std::string ort_note;
+  for (int round = 0; round < o.rounds; ++round) {
+    for (const auto& m : models) {
+      for (Engine e : kEngines) {
+        EngineResult r = bench_engine(e, m, runs, input, o);
+        std::cout << (r.ran ? fmt::format("  round {}: {}: {}: median {:.1f} ms per chip\n",
+                                          round + 1, label(e), m.name, r.infer_ms)
+                            : fmt::format("  {}: {}: not run: {}\n", label(e), m.name, r.error))
+                  << std::flush;
+        if (r.ran) round_ms[int(e)][m.name].push_back(r.infer_ms);
+        if (round == 0) results[int(e)][m.name] = r;
+      }
+    }
+    // ONNX Runtime, same input file, in a Node.js child.
+    if (o.no_ort) {
+      ort_note = "ONNX Runtime skipped (--no-ort)";
+    } else if (!fs::exists(o.ort_dir / "node_modules" / "onnxruntime-node")) {
+      ort_note = "ONNX Runtime skipped: run `ONNXRUNTIME_NODE_INSTALL=skip npm install` in " +
+                 o.ort_dir.string();
+    } else if (ort_note.empty()) {
+      fs::remove(o.io / "ort_results.json");
+      const auto u =
+          bench::run_child({o.node, (o.ort_dir / "ort_bench.mjs").string(), "--io",
+                            fs::absolute(o.io).string(), "--threads", std::to_string(o.threads),
+                            "--reps", std::to_string(o.reps), "--warmup", std::to_string(o.warmup)},
+                           (o.io / "ort.log").string());
+      std::ifstream in(o.io / "ort_results.json");
+      if (u.exit_code != 0 || !in) {
+        ort_note = "ONNX Runtime failed; see " + (o.io / "ort.log").string();
+        ort = json();
+      } else {
+        ort = json::parse(in);
+        auto& ms = ort_round_ms.emplace_back();
+        for (const auto& x : ort["models"]) {
+          if (x.value("timed", true)) ms[x.value("tag", "")] = x.value("median_ms", 0.0);
+          std::cout << fmt::format("  round {}: ORT: {}: median {:.1f} ms per chip\n", round + 1,
+                                   x.value("tag", ""), x.value("median_ms", 0.0));
+        }
+      }
+    }
+  }
+  for (Engine e : kEngines) {
+    for (auto& [name, r] : results[int(e)]) {
+      if (r.ran) r.infer_ms = bench::median(round_ms[int(e)][name]);
+    }
+  }
+  // Median over rounds of an engine's time relative to ONNX Runtime's (0 without ORT).
+  auto ratio_to_ort = [&](Engine e, const std::string& name) {
+    std::vector<double> ratios;
+    const auto& mine = round_ms[int(e)][name];
+    for (std::size_t k = 0; k < mine.size() && k < ort_round_ms.size(); ++k) {
+      auto it = ort_round_ms[k].find(name);
+      if (it != ort_round_ms[k].end() && it->second > 0) ratios.push_back(mine[k] / it->second);
+    }
+    return ratios.empty() ? 0.0 : bench::median(ratios);
+  };
+  if (ort.contains("models")) {
+    for (auto& x : ort["models"]) {
+      std::vector<double> ms;
+      for (const auto& r : ort_round_ms) {
+        auto it = r.find(x.value("tag", ""));
+        if (it != r.end()) ms.push_back(it->second);
+      }
+      if (!ms.empty()) x["median_ms"] = bench::median(ms);
+      x["round_median_ms"] = ms;
     }
   }
 
+  json batching_json, seams_json;
   std::map<std::string, double> batch_ratio;  // model -> per-chip time at kOneDnnBatch / at 1
   if (o.batches.size() > 1) {
     json batching;
@@ -563,28 +628,6 @@ int run(const Options& o) {
     seams_json = seams;
   }
 
-  // ONNX Runtime, same input file, in a Node.js child.
-  json ort;
-  std::string ort_note;
-  if (o.no_ort) {
-    ort_note = "ONNX Runtime skipped (--no-ort)";
-  } else if (!fs::exists(o.ort_dir / "node_modules" / "onnxruntime-node")) {
-    ort_note = "ONNX Runtime skipped: run `ONNXRUNTIME_NODE_INSTALL=skip npm install` in " +
-               o.ort_dir.string();
-  } else {
-    fs::remove(o.io / "ort_results.json");
-    const auto u =
-        bench::run_child({o.node, (o.ort_dir / "ort_bench.mjs").string(), "--io",
-                          fs::absolute(o.io).string(), "--threads", std::to_string(o.threads),
-                          "--reps", std::to_string(o.reps), "--warmup", std::to_string(o.warmup)},
-                         (o.io / "ort.log").string());
-    std::ifstream in(o.io / "ort_results.json");
-    if (u.exit_code != 0 || !in) {
-      ort_note = "ONNX Runtime failed; see " + (o.io / "ort.log").string();
-    } else {
-      ort = json::parse(in);
-    }
-  }
   auto ort_entry = [&ort](const std::string& tag) -> const json* {
     if (!ort.contains("models")) return nullptr;
     for (const auto& x : ort["models"]) {
@@ -598,6 +641,7 @@ int run(const Options& o) {
   if (!seams_json.is_null()) out["seams"] = seams_json;
   out["threads"] = o.threads;
   out["reps"] = o.reps;
+  out["rounds"] = o.rounds;
   out["models"] = json::array();
   bench::Table t({"model (1 chip = 0.262 MP)", "oneDNN ms/chip", "oneDNN s/MP", "OpenCV ms/chip",
                   "OpenCV s/MP", "ORT ms/chip", "ORT s/MP", "oneDNN / ORT", "OpenCV / ORT",
@@ -632,10 +676,16 @@ int run(const Options& o) {
     if (const json* om = ort_entry(m.name)) {
       const double ms = om->value("median_ms", 0.0);
       ort_ms[m.name] = ms;
+      auto round_ratio = [&](Engine e, bool ran) {
+        const double r = ratio_to_ort(e, m.name);
+        return ran && r > 0 ? fmt::format("{:.2f}", r) : std::string("-");
+      };
       row.insert(row.end(),
                  {fmt::format("{:.1f}", ms), fmt::format("{:.2f}", ms / 1e3 / kChipMegapixels),
-                  ratio(d.ran, d.infer_ms, ms), ratio(c.ran, c.infer_ms, ms)});
+                  round_ratio(Engine::onednn, d.ran), round_ratio(Engine::opencv, c.ran)});
       j["ort_ms"] = ms;
+      j["onednn_vs_ort"] = ratio_to_ort(Engine::onednn, m.name);
+      j["opencv_vs_ort"] = ratio_to_ort(Engine::opencv, m.name);
       j["ort_load_ms"] = om->value("load_ms", 0.0);
     } else {
       row.insert(row.end(), {"-", "-", "-", "-"});
@@ -854,6 +904,11 @@ int main(int argc, char** argv) {
   app.add_option("--threads", o.threads, "Inference threads (every engine)")->capture_default_str();
   app.add_option("--reps", o.reps, "Timed runs per model (median reported)")->capture_default_str();
   app.add_option("--warmup", o.warmup, "Untimed runs first")->capture_default_str();
+  app.add_option("--rounds", o.rounds,
+                 "Rounds of the per-chip timing, the engines taking turns (ratios: median of the "
+                 "rounds' ratios)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--seed", o.seed, "Seed of the input chip")->capture_default_str();
   app.add_option("--region-km", o.region_km, "Side of the square region")->capture_default_str();
   app.add_option("--tile-px", o.tile_px, "Tile size for the full-tile figures")

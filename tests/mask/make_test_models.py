@@ -147,16 +147,18 @@ class GraphBuilder:
 def zoo_model(path, shadow=False):
     """Every operator the oneDNN engine implements, in the combinations the FPN and CheapLab
     models use them: a channel Split, convolutions followed by batch normalisation, ReLU and a
-    residual sum, max and average pooling, linear Resize with align_corners (up) and half_pixel
+    residual sum (over channel counts that are and are not whole channel blocks), max and average pooling, linear Resize with align_corners (up) and half_pixel
     (down and up), nearest Resize, Resize followed by Add, a normalised difference (Sub, Add of
     a scalar, Div by a tensor) followed by a standalone batch normalisation, Sigmoid, Mul by a
     scalar and a channel Concat."""
     g = GraphBuilder(7 if not shadow else 11)
     s = 1e-4 if not shadow else 1.0  # cloud models see raw digital numbers
     x = g.op("Mul", ["input", g.const(np.array(s, dtype=np.float32), "s")])
-    a, b = g.op("Split", [x], n_out=2, axis=1, split=[4, 8])
-    ca = g.op("Relu", [g.batchnorm(g.conv(a, 4, 8, k=3, pad=1), 8)])
-    cb = g.conv(b, 8, 8)
+    # Bands 1-3 and 4-12, as the FPN's two encoders: 9 channels are not a whole number of
+    # AVX2's channel blocks (8), so on such machines the engine splits that convolution.
+    a, b = g.op("Split", [x], n_out=2, axis=1, split=[3, 9])
+    ca = g.op("Relu", [g.batchnorm(g.conv(a, 3, 8, k=3, pad=1), 8)])
+    cb = g.conv(b, 9, 8, k=3, pad=1)
     s1 = g.op("Add", [ca, cb])  # cb's convolution is the later producer: a fused sum
     s1 = g.op("Relu", [s1])
     p = g.op("MaxPool", [s1], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
@@ -167,7 +169,10 @@ def zoo_model(path, shadow=False):
     t = g.op("Add", [lateral, up])
     u = g.resize(t, scales=[1, 1, 2, 2], mode="nearest", coord="asymmetric", nearest="floor")
     d = g.resize(x, sizes=[1, BANDS, 256, 256])
-    e = g.resize(g.conv(d, BANDS, 4), sizes=[1, 4, 512, 512])
+    # 12 channels through a strided 7x7 kernel with batch normalisation and ReLU (split on
+    # AVX2 as 8 + 4, without a residual sum), next to a 1x1 one (never split).
+    e7 = g.op("Relu", [g.batchnorm(g.conv(x, BANDS, 4, k=7, stride=2, pad=3), 4)])
+    e = g.resize(g.op("Add", [g.conv(d, BANDS, 4), e7]), sizes=[1, 4, 512, 512])
     num = g.conv(u, 16, 4)
     den = g.op("Add", [g.op("Sigmoid", [g.conv(u, 16, 4)]),
                        g.const(np.array(0.5, dtype=np.float32), "eps")])
