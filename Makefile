@@ -57,6 +57,7 @@ test-sanitize: deps
 	@cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++ \
 	  -DCMAKE_CXX_FLAGS="$(SANITIZE_FLAGS)" -DS2PREP_BUILD_BENCH=OFF $(CCACHE) >/dev/null
 	@cmake --build $(SANITIZE_BUILD) -j$(JOBS)
+	@./scripts/install-test-tools.sh $(SANITIZE_BUILD)
 	@cd $(SANITIZE_BUILD) && \
 	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:$(ASAN_OPTIONS) \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:$(UBSAN_OPTIONS) \

@@ -5,11 +5,14 @@
 # goes on (on the corpus it grew) until it has made MIN_RUNS. FUZZ_TARGETS="region plan_file"
 # runs only those targets. The seed corpus fuzz/corpus/<target>/ is copied to
 # BUILD_DIR/fuzz-corpus/<target>/, which grows run after run; crashes land in
-# BUILD_DIR/fuzz-artifacts/<target>/. Exits 1 when any target crashed, leaked or hung.
+# BUILD_DIR/fuzz-artifacts/<target>/. An input running longer than FUZZ_TIMEOUT seconds (10) is a
+# hang; libFuzzer measures wall time, so a fuzzer starved under `nice` on a busy machine needs
+# more. Exits 1 when any target crashed, leaked or hung.
 set -u
 build=${1:?usage: fuzz/run.sh BUILD_DIR [SECONDS] [MIN_RUNS]}
 seconds=${2:-60}
 min_runs=${3:-0}
+timeout=${FUZZ_TIMEOUT:-10}
 here=$(cd "$(dirname "$0")" && pwd)
 status=0
 summary=""
@@ -42,7 +45,7 @@ for bin in "$build"/fuzz_*; do
   limit=(-max_total_time="$seconds")
   start=$(date +%s)
   while :; do
-    "$bin" "$corpus" "${dict[@]}" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 \
+    "$bin" "$corpus" "${dict[@]}" "${limit[@]}" -timeout="$timeout" -rss_limit_mb=2048 \
       -max_len=65536 -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log.part" 2>&1
     rc=$?
     cat "$log.part" >>"$log"

@@ -20,14 +20,16 @@ struct ModelWithEngine {
 };
 
 // Chips per oneDNN forward pass. Measured on this 2-core machine with the FPN stand-ins, batch
-// sizes interleaved within each run (inference_bench, docs/benchmarks.md section 2; load
-// averages of 8-18 from other builds): with 2 threads, per chip, batch 2 took 0.77-0.88 of the
-// time of one chip per pass and batch 4 0.69-0.80 (two runs); with 1 thread neither gained
-// (1.02-1.07 and 0.96-1.12), so the gain is oneDNN's OpenMP waiting at half as many barriers per
-// chip, which a loaded machine makes costly. The memory of a network (cloud FPN, resident after
+// sizes interleaved within each run (inference_bench, docs/benchmarks.md section 2): under load
+// from other processes (load averages of 8-18), with 2 threads, per chip, batch 2 took 0.77-0.88
+// of the time of one chip per pass and batch 4 0.69-0.80; with 1 thread neither gained; on the
+// quiet machine (four runs) batch 2 took 0.95-1.07, no gain. So the gain is oneDNN's OpenMP
+// threads waiting at half as many barriers per chip when they compete for the cores -- which
+// s2prep itself can cause: with two acquisitions in flight (the default) both may run a model
+// at once, each with its own inference threads. The memory of a network (cloud FPN, resident after
 // its first passes) grows from 185 MB at batch 1 to 384 MB at batch 2 (with the batch-1 network
-// beside it for lone chips) and 551 MB at batch 4: 2 takes about two thirds of the gain of 4 for
-// half the added memory; 1 turns batching off. OpenCV DNN 4.6 gains nothing from batching
+// beside it for lone chips) and 551 MB at batch 4: 2 takes about two thirds of the gain of 4 under
+// load for half the added memory; 1 turns batching off. OpenCV DNN 4.6 gains nothing from batching
 // (measured), so its models stay at one chip.
 inline constexpr int kOneDnnBatch = 2;
 

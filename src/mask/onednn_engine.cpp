@@ -638,13 +638,13 @@ class OneDnnModel final : public SegmentationModel {
 
   // A convolution over a plain (NCHW) source whose channel count is not a multiple of the
   // channel block oneDNN chose for it computes on zero-padded channels: the FPN's encoder over
-  // bands 4-12 (9 channels, a 7x7 kernel) runs on 16 with AVX2's blocks of 8, and took 45 ms of
-  // a 267 ms chip. Split into the whole blocks (blocked source, no padding) and the remaining
-  // channels (oneDNN's kernel for few channels reads them in place), the second summing into
-  // the first's output, the same sums cost about half: the encoder's first layer fell from 45
-  // to 21 ms per chip. Only for spatial kernels, whose cost is arithmetic; a 1x1 convolution
-  // would pay a second pass over its output for little. Nullopt when the split does not apply;
-  // otherwise the two convolutions with their source tensors, in execution order.
+  // bands 4-12 (9 channels, a 7x7 kernel) ran on 16 with AVX2's blocks of 8, and its first layer
+  // took 45 ms of a 267 ms chip (reorder included). Split into the whole blocks (blocked source,
+  // no padding) and the remaining channels (oneDNN's kernel for few channels reads them plain),
+  // the second summing into the first's output, the layer takes about 25 ms. Only for spatial
+  // kernels, whose cost is arithmetic; a 1x1 convolution would pay a second pass over its output
+  // for little. Nullopt when the split does not apply; otherwise the two convolutions with their
+  // source tensors, in execution order.
   std::optional<std::vector<std::pair<ConvPart, int>>> channel_split(
       int x, const ConvPart& whole, const std::vector<float>& weights,
       const std::vector<float>& bias, const ConvShape& s, const std::vector<PostOp>& post) {
