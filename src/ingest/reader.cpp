@@ -18,6 +18,7 @@
 
 #include <s2prep/errors.hpp>
 #include "ingest/gdal_env.hpp"
+#include "ingest/mem_band.hpp"
 
 namespace s2prep::ingest {
 
@@ -127,9 +128,7 @@ void read_warped(GDALDatasetH src, const Grid& grid, Resampling resampling, T* o
   DatasetPtr dst(GDALCreate(mem, "", grid.width, grid.height, 0, gdal_type<T>(), nullptr));
   if (!dst) throw AttemptFailure{"could not set up the in-memory target grid"};
   {
-    char pointer[64];
-    CPLPrintPointer(pointer, out, sizeof(pointer));
-    const std::string data_pointer = std::string("DATAPOINTER=") + pointer;
+    const std::string data_pointer = mem_data_pointer_option(out);
     char* band_options[] = {const_cast<char*>(data_pointer.c_str()), nullptr};
     if (GDALAddBand(dst.get(), gdal_type<T>(), band_options) != CE_None)
       throw AttemptFailure{"could not set up the in-memory target grid"};

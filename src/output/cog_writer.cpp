@@ -18,6 +18,7 @@
 #include <s2prep/errors.hpp>
 #include "core/bands.hpp"
 #include "ingest/gdal_env.hpp"
+#include "ingest/mem_band.hpp"
 #include "output/location.hpp"
 
 namespace s2prep::output {
@@ -294,11 +295,8 @@ void write_cog(const Raster<T>& raster, const Window& window, const std::filesys
       "LINEOFFSET=" + std::to_string(std::size_t(raster.grid.width) * sizeof(T));
   const std::string pixel_offset = "PIXELOFFSET=" + std::to_string(sizeof(T));
   for (int b = 0; b < raster.bands; ++b) {
-    char pointer[64];
     const T* first = raster.band(b) + std::size_t(window.row) * raster.grid.width + window.col;
-    CPLPrintPointer(pointer, const_cast<T*>(first), sizeof(pointer));
-    std::string data_pointer = "DATAPOINTER=";
-    data_pointer += pointer;
+    const std::string data_pointer = ingest::mem_data_pointer_option(first);
     CslPtr band_options(CSLAddString(nullptr, data_pointer.c_str()));
     band_options.reset(CSLAddString(band_options.release(), pixel_offset.c_str()));
     band_options.reset(CSLAddString(band_options.release(), line_offset.c_str()));

@@ -6,6 +6,8 @@
 
 #include <s2prep/errors.hpp>
 #include "core/bands.hpp"
+#include "core/json_integer.hpp"
+#include "core/json_limits.hpp"
 #include "geo/geometry.hpp"
 #include "output/location.hpp"
 
@@ -151,9 +153,9 @@ OutputRecord from_stac_item(const nlohmann::json& item) {
     const auto t = parse_time(p.at("datetime").get<std::string>());
     if (!t) throw Error("bad datetime");
     r.datetime = *t;
-    r.grid.epsg = p.at("proj:epsg").get<int>();
-    r.grid.height = p.at("proj:shape").at(0).get<int>();
-    r.grid.width = p.at("proj:shape").at(1).get<int>();
+    r.grid.epsg = json_integer_at<int>(p, "proj:epsg");
+    r.grid.height = json_integer<int>(p.at("proj:shape").at(0), "proj:shape");
+    r.grid.width = json_integer<int>(p.at("proj:shape").at(1), "proj:shape");
     const auto st = p.at("proj:transform").get<std::vector<double>>();
     if (st.size() < 6) throw Error("bad proj:transform");
     r.grid.transform = {st[2], st[0], st[1], st[5], st[3], st[4]};
@@ -191,6 +193,8 @@ OutputRecord from_stac_item(const nlohmann::json& item) {
     }
     return r;
   } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("not an s2prep output item ({})", e.what()));
+  } catch (const JsonProblem& e) {
     throw Error(fmt::format("not an s2prep output item ({})", e.what()));
   }
 }

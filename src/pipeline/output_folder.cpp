@@ -13,6 +13,8 @@
 #include <set>
 
 #include <s2prep/errors.hpp>
+#include "core/json_integer.hpp"
+#include "core/json_limits.hpp"
 #include "output/location.hpp"
 #include "pipeline/catalog.hpp"
 
@@ -82,10 +84,10 @@ FolderIdentity FolderIdentity::from_json(const nlohmann::json& j) {
   id.layout = j.at("layout").get<std::string>();
   if (const auto& g = j.at("grid"); !g.is_null()) {
     Grid grid;
-    grid.epsg = g.at("epsg").get<int>();
+    grid.epsg = json_integer_at<int>(g, "epsg");
     grid.transform = g.at("transform").get<std::array<double, 6>>();
-    grid.width = g.at("width").get<int>();
-    grid.height = g.at("height").get<int>();
+    grid.width = json_integer_at<int>(g, "width");
+    grid.height = json_integer_at<int>(g, "height");
     id.grid = grid;
   }
   return id;

@@ -7,6 +7,7 @@
 
 #include <s2prep/errors.hpp>
 
+#include "core/json_integer.hpp"
 #include "core/json_limits.hpp"
 #include "core/time.hpp"
 #include "core/version.hpp"
@@ -26,10 +27,10 @@ json grid_json(const Grid& g) {
 
 Grid grid_from(const json& j) {
   Grid g;
-  g.epsg = j.at("epsg").get<int>();
+  g.epsg = json_integer_at<int>(j, "epsg");
   g.transform = j.at("transform").get<std::array<double, 6>>();
-  g.width = j.at("width").get<int>();
-  g.height = j.at("height").get<int>();
+  g.width = json_integer_at<int>(j, "width");
+  g.height = json_integer_at<int>(j, "height");
   return g;
 }
 
@@ -50,7 +51,7 @@ WorkflowParams params_from(const json& j) {
   WorkflowParams p;
   p.min_tile_cover = j.at("min_tile_cover").get<double>();
   if (!j.at("max_tiles_per_time").is_null()) {
-    p.max_tiles_per_time = j.at("max_tiles_per_time").get<int>();
+    p.max_tiles_per_time = json_integer_at<int>(j, "max_tiles_per_time");
   }
   p.cloud_thr = j.at("cloud_thr").get<double>();
   p.shadow_thr = j.at("shadow_thr").get<double>();
@@ -149,10 +150,11 @@ PlanFile read_plan(const std::filesystem::path& file) {
   PlanFile plan;
   try {
     const json j = parse_outside_json(*text, kUnboundedDepth);
-    if (j.value("s2prep_plan", 0) != kPlanFormat) {
+    const auto format = j.find("s2prep_plan");
+    if (format == j.end() || *format != json(kPlanFormat)) {
       throw InputError(fmt::format(
           "{} is not a plan of this s2prep version (format {}); write it again with s2prep plan.",
-          file.string(), j.value("s2prep_plan", 0)));
+          file.string(), format == j.end() ? "none" : format->dump()));
     }
     if (j.value("s2prep_version", "") != std::string(kVersion)) {
       throw InputError(fmt::format(
@@ -179,9 +181,9 @@ PlanFile read_plan(const std::filesystem::path& file) {
     o.keep_probabilities = opt.at("keep_probabilities").get<bool>();
     o.engine = parse_engine(opt.at("engine").get<std::string>());
     o.harmonize = opt.at("harmonize").get<bool>();
-    o.dilation_radius = opt.at("dilation").get<int>();
-    o.min_area = opt.at("min_area").get<int>();
-    o.context_margin = opt.at("context").get<int>();
+    o.dilation_radius = json_integer_at<int>(opt, "dilation");
+    o.min_area = json_integer_at<int>(opt, "min_area");
+    o.context_margin = json_integer_at<int>(opt, "context");
     o.quicklook = opt.at("quicklook").get<bool>();
     // Whatever the planner accepted, the workers accept: the plan is the selection.
     o.allow_incomplete = true;
@@ -197,9 +199,11 @@ PlanFile read_plan(const std::filesystem::path& file) {
       out.item_ids = u.at("items").get<std::vector<std::string>>();
       out.tiles = u.at("tiles").get<std::vector<std::string>>();
       out.grid = grid_from(u.at("grid"));
-      out.memory_bytes = u.at("memory_bytes").get<std::uint64_t>();
-      out.scratch_bytes = u.value("scratch_bytes", std::uint64_t(0));
-      out.output_bytes = u.value("output_bytes", std::uint64_t(0));
+      out.memory_bytes = json_integer_at<std::uint64_t>(u, "memory_bytes");
+      out.scratch_bytes =
+          u.contains("scratch_bytes") ? json_integer_at<std::uint64_t>(u, "scratch_bytes") : 0;
+      out.output_bytes =
+          u.contains("output_bytes") ? json_integer_at<std::uint64_t>(u, "output_bytes") : 0;
       plan.units.push_back(std::move(out));
     }
   } catch (const JsonProblem& e) {

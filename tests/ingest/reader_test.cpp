@@ -3,12 +3,16 @@
 #include <cpl_conv.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <fstream>
+#include <vector>
 
 #include <s2prep/errors.hpp>
 #include "fixtures.hpp"
 #include "ingest/gdal_env.hpp"
 #include "ingest/grid.hpp"
+#include "ingest/mem_band.hpp"
 
 using namespace s2prep;
 using namespace s2prep::ingest;
@@ -34,6 +38,40 @@ TEST(GdalEnv, LongUrlsInErrorsAreRedactedAndTheStatusStillFound) {
   EXPECT_EQ(errors.http_status(), 503);
   EXPECT_EQ(redact_urls("at https://h/x.tif?sig=" + token + " failed"),
             "at https://h/x.tif failed");
+}
+
+// Leaves digits on the stack where the next call's locals will be: a buffer read on past its
+// end would take them for more digits of the address.
+[[gnu::noinline]] void dirty_the_stack() {
+  volatile char dirt[1024];
+  for (auto& c : dirt) c = '7';
+}
+
+// The MEM driver's band option names exactly the buffer's address, as printf's %p does (an
+// independent path), whatever lies on the stack after CPLPrintPointer's unterminated digits.
+TEST(GdalEnv, DataPointerOptionIsExactlyTheAddress) {
+  std::vector<std::uint16_t> pixels(16);
+  for (const void* p :
+       {static_cast<const void*>(pixels.data()), static_cast<const void*>(pixels.data() + 7)}) {
+    char expected[64];
+    std::snprintf(expected, sizeof(expected), "%p", p);
+    dirty_the_stack();
+    const std::string option = mem_data_pointer_option(p);
+    EXPECT_EQ(option, std::string("DATAPOINTER=") + expected);
+  }
+  // GDAL reads it back to the same address: a MEM band over the buffer sees its pixels.
+  pixels[5] = 4321;
+  configure_gdal();
+  DatasetPtr ds(GDALCreate(GDALGetDriverByName("MEM"), "", 4, 4, 0, GDT_UInt16, nullptr));
+  ASSERT_TRUE(ds);
+  const std::string option = mem_data_pointer_option(pixels.data());
+  char* options[] = {const_cast<char*>(option.c_str()), nullptr};
+  ASSERT_EQ(GDALAddBand(ds.get(), GDT_UInt16, options), CE_None);
+  std::uint16_t value = 0;
+  ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(ds.get(), 1), GF_Read, 1, 1, 1, 1, &value, 1, 1,
+                         GDT_UInt16, 0, 0),
+            CE_None);
+  EXPECT_EQ(value, 4321);
 }
 
 TEST(GdalEnv, HttpStatusForms) {

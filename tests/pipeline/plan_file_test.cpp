@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 
 #include <s2prep/errors.hpp>
@@ -66,6 +68,71 @@ TEST(PlanFile, IndexFeatureNamesTheOwnerWritesAreRead) {
     EXPECT_EQ((*features)[1].name, name);
     EXPECT_EQ((*features)[1].units, 1u);
   }
+}
+
+// A plan of two units as `s2prep plan` writes it (the fuzzing seed fuzz/corpus/plan_file/
+// plan_two_units, written by fuzz/make_corpus.py), made this version's.
+nlohmann::json two_unit_plan() {
+  std::ifstream in(std::filesystem::path(S2PREP_SOURCE_DIR) /
+                   "fuzz/corpus/plan_file/plan_two_units");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto plan = nlohmann::json::parse(text.str());
+  plan["s2prep_version"] = kVersion;
+  return plan;
+}
+
+std::string plan_error_of(const testing::TempDir& dir, const nlohmann::json& plan) {
+  const auto file = dir / kPlanFile;
+  std::ofstream(file) << plan.dump();
+  try {
+    (void)read_plan(file);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no InputError)";
+}
+
+// nlohmann's get<int>() casts any number: a double beyond int's range is undefined behaviour (found
+// by fuzz_plan_file: {"s2prep_plan": -8.02e27}) and a fraction would be cut. Every whole number a
+// plan holds is checked before it is used.
+TEST(PlanFile, NumbersThatAreNotWholeNumbersInRangeAreRejected) {
+  const testing::TempDir dir;
+  const nlohmann::json good = two_unit_plan();
+  ASSERT_EQ(plan_error_of(dir, good), "(no InputError)");
+  EXPECT_EQ(read_plan(dir / kPlanFile).units.size(), 2u);
+
+  nlohmann::json bad = good;
+  bad["s2prep_plan"] = -8.0215028005188e27;
+  EXPECT_NE(plan_error_of(dir, bad).find("is not a plan of this s2prep version"),
+            std::string::npos);
+
+  using Pointer = nlohmann::json::json_pointer;
+  for (const std::string field :
+       {"/units/0/grid/width", "/units/1/grid/height", "/units/0/grid/epsg", "/options/dilation",
+        "/options/min_area", "/options/context", "/parameters/max_tiles_per_time",
+        "/units/0/memory_bytes", "/units/1/scratch_bytes"}) {
+    for (const nlohmann::json& value : {nlohmann::json(1e300), nlohmann::json(-8.02e27),
+                                        nlohmann::json(2.5), nlohmann::json(-1e19)}) {
+      bad = good;
+      bad[Pointer(field)] = value;
+      const std::string error = plan_error_of(dir, bad);
+      EXPECT_NE(error.find("not a whole number in range"), std::string::npos)
+          << field << " = " << value.dump() << ": " << error;
+      EXPECT_NE(error.find((dir / kPlanFile).string()), std::string::npos) << error;
+    }
+  }
+  // A whole number written as a double is what it says.
+  bad = good;
+  bad[Pointer("/units/0/grid/width")] = good[Pointer("/units/0/grid/width")].get<double>();
+  EXPECT_EQ(plan_error_of(dir, bad), "(no InputError)");
+  // Unsigned fields refuse negative numbers, and int fields numbers past 2^31 - 1.
+  bad = good;
+  bad[Pointer("/units/0/memory_bytes")] = -1;
+  EXPECT_NE(plan_error_of(dir, bad).find("not a whole number in range"), std::string::npos);
+  bad = good;
+  bad[Pointer("/units/0/grid/width")] = 2147483648LL;
+  EXPECT_NE(plan_error_of(dir, bad).find("not a whole number in range"), std::string::npos);
 }
 
 }  // namespace

@@ -36,6 +36,13 @@ extern char** environ;
 
 namespace s2prep::scaleouttest {
 
+// How long slurmctld keeps a finished job's record (see the configuration below).
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr int kMinJobAge = 120;
+#else
+inline constexpr int kMinJobAge = 8;
+#endif
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using s2prep::testing::RunResult;
@@ -319,8 +326,14 @@ class SlurmCluster {
          << "JobCompType=jobcomp/none\n"
          << "ReturnToService=2\n"
          // sbatch --wait polls every 2 s only while MinJobAge/3 stays at or below that; with the
-         // default (300 s) it backs off to 8 and 32 s, and four trivial tasks take 42 s.
-         << "MinJobAge=8\n"
+         // default (300 s) it backs off to 8 and 32 s, and four trivial tasks take 42 s. But
+         // slurmctld forgets a finished task MinJobAge seconds after it ends, and sbatch --wait
+         // reads the tasks' records in order, stopping at the first one still running: a task
+         // that fails more than MinJobAge before the array ends can be forgotten unseen, and
+         // sbatch then exits 0. Under AddressSanitizer every task runs several times longer
+         // (the failed-unit test saw exit 0 with MinJobAge 8), so that build keeps records
+         // longer and waits on slower polls.
+         << "MinJobAge=" << kMinJobAge << "\n"
          << "NodeName=localhost CPUs=" << cpus << " State=UNKNOWN\n"
          << "PartitionName=test Nodes=localhost Default=YES MaxTime=INFINITE State=UP\n";
   }
