@@ -2,7 +2,8 @@
 #   make demo   install what is missing, build (Release), run the offline demo
 #   make test   install what is missing, build, run the whole test suite through ctest
 #   make fuzz           libFuzzer targets (clang, ASan + UBSan), each run FUZZ_SECONDS (60)
-#                       and, with FUZZ_MIN_RUNS, on until it has made that many executions
+#                       and, with FUZZ_MIN_RUNS, on until it has made that many executions;
+#                       an input slower than FUZZ_TIMEOUT (10 s, wall time) is a hang
 #   make test-sanitize  the whole test suite built with g++ ASan + UBSan in build-sanitize
 BUILD ?= build
 JOBS ?= $(shell nproc)

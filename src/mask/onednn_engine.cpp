@@ -556,7 +556,8 @@ class OneDnnModel final : public SegmentationModel {
     const memory::dims dst_dims = conv_out_dims(xd, oc, kh, kw, strides, dil, pads);
     ConvPart whole = conv_part(xd, group, weights, bias, shape, post, any_md(dst_dims));
     std::vector<std::pair<ConvPart, int>> parts;  // (convolution, its source tensor)
-    if (auto halves = channel_split(x, whole, weights, bias, shape, post)) {
+    auto halves = group == 1 ? channel_split(x, whole, weights, bias, shape, post) : std::nullopt;
+    if (halves) {
       parts = std::move(*halves);
     } else {
       const int src = as_format(x, whole.pd.src_desc());
@@ -643,8 +644,8 @@ class OneDnnModel final : public SegmentationModel {
   // no padding) and the remaining channels (oneDNN's kernel for few channels reads them plain),
   // the second summing into the first's output, the layer takes about 25 ms. Only for spatial
   // kernels, whose cost is arithmetic; a 1x1 convolution would pay a second pass over its output
-  // for little. Nullopt when the split does not apply; otherwise the two convolutions with their
-  // source tensors, in execution order.
+  // for little. For ungrouped convolutions only. Nullopt when the split does not apply; otherwise
+  // the two convolutions with their source tensors, in execution order.
   std::optional<std::vector<std::pair<ConvPart, int>>> channel_split(
       int x, const ConvPart& whole, const std::vector<float>& weights,
       const std::vector<float>& bias, const ConvShape& s, const std::vector<PostOp>& post) {
